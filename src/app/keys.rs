@@ -1,0 +1,273 @@
+//! Keys and mouse, in the style of k9s: `?` help, `/` filter, `:` command, Enter, Esc, `q`,
+//! arrows and vim motions, Shift+letter to sort.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::layout::Position;
+
+use super::{DisplayRow, Effect, Prompt, SortColumn, State, View, display_rows};
+
+const PAGE: usize = 10;
+
+pub fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
+    if key.kind == KeyEventKind::Release {
+        return Vec::new();
+    }
+    if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+        return vec![Effect::Quit];
+    }
+    if let Some(prompt) = state.prompt {
+        return on_prompt_key(state, prompt, key);
+    }
+    if state.show_help {
+        state.show_help = false;
+        return Vec::new();
+    }
+    state.flash = None;
+    match key.code {
+        KeyCode::Char('?') => state.show_help = true,
+        KeyCode::Char(':') => {
+            state.prompt = Some(Prompt::Command);
+            state.input.clear();
+        }
+        KeyCode::Char('/') if state.view == View::Fleet => {
+            state.prompt = Some(Prompt::Filter);
+            state.input = state.filter.clone();
+        }
+        _ => {
+            return match state.view.clone() {
+                View::Fleet => on_fleet_key(state, key),
+                View::Detail(_) => on_detail_key(state, key),
+            };
+        }
+    }
+    Vec::new()
+}
+
+fn on_fleet_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
+    let last = state.rows.len().saturating_sub(1);
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    match key.code {
+        KeyCode::Char('q') => return vec![Effect::Quit],
+        KeyCode::Esc if !state.filter.is_empty() => {
+            state.filter.clear();
+            state.refresh_rows();
+        }
+        KeyCode::Down | KeyCode::Char('j') => state.selected = (state.selected + 1).min(last),
+        KeyCode::Up | KeyCode::Char('k') => state.selected = state.selected.saturating_sub(1),
+        KeyCode::Char('d') if ctrl => state.selected = (state.selected + PAGE).min(last),
+        KeyCode::Char('u') if ctrl => state.selected = state.selected.saturating_sub(PAGE),
+        KeyCode::PageDown | KeyCode::Char('f') if ctrl || key.code == KeyCode::PageDown => {
+            state.selected = (state.selected + PAGE).min(last)
+        }
+        KeyCode::PageUp | KeyCode::Char('b') if ctrl || key.code == KeyCode::PageUp => {
+            state.selected = state.selected.saturating_sub(PAGE)
+        }
+        KeyCode::Home | KeyCode::Char('g') => state.selected = 0,
+        KeyCode::End | KeyCode::Char('G') => state.selected = last,
+        KeyCode::Enter | KeyCode::Right => open_detail(state),
+        KeyCode::Char('o') => {
+            let next = state.sort.next();
+            state.set_sort(next);
+        }
+        KeyCode::Char('O') => {
+            state.descending = !state.descending;
+            state.refresh_rows();
+        }
+        KeyCode::Char(c) if c.is_ascii_uppercase() => {
+            if let Some(column) = sort_key(c) {
+                state.set_sort(column);
+                state.flash(
+                    format!(
+                        "sorted by {} {}",
+                        column.name(),
+                        if state.descending { "↓" } else { "↑" }
+                    ),
+                    false,
+                );
+            }
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// k9s-style sort keys: Shift+N name, Shift+C cpu, Shift+M memory, ...
+fn sort_key(c: char) -> Option<SortColumn> {
+    Some(match c {
+        'N' => SortColumn::Name,
+        'S' => SortColumn::State,
+        'H' => SortColumn::Health,
+        'P' => SortColumn::Replicas,
+        'C' => SortColumn::Cpu,
+        'X' => SortColumn::CpuOfLimit,
+        'M' => SortColumn::Memory,
+        'Y' => SortColumn::MemoryOfLimit,
+        'R' => SortColumn::Restarts,
+        'A' => SortColumn::Uptime,
+        'I' => SortColumn::Image,
+        _ => return None,
+    })
+}
+
+fn open_detail(state: &mut State) {
+    if let Some(service) = state.selected_service() {
+        state.view = View::Detail(service.key.clone());
+        state.detail_scroll = 0;
+        state.reveal_env = false;
+    }
+}
+
+fn on_detail_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
+    match key.code {
+        KeyCode::Esc | KeyCode::Char('q') | KeyCode::Left | KeyCode::Backspace => {
+            state.view = View::Fleet;
+        }
+        KeyCode::Char('x') => {
+            state.reveal_env = !state.reveal_env;
+            state.flash(
+                if state.reveal_env {
+                    "secret-looking values revealed (x to mask)"
+                } else {
+                    "secret-looking values masked"
+                },
+                false,
+            );
+        }
+        KeyCode::Down | KeyCode::Char('j') => state.detail_scroll = state.detail_scroll.saturating_add(1),
+        KeyCode::Up | KeyCode::Char('k') => state.detail_scroll = state.detail_scroll.saturating_sub(1),
+        KeyCode::PageDown => state.detail_scroll = state.detail_scroll.saturating_add(PAGE as u16),
+        KeyCode::PageUp => state.detail_scroll = state.detail_scroll.saturating_sub(PAGE as u16),
+        KeyCode::Home | KeyCode::Char('g') => state.detail_scroll = 0,
+        _ => {}
+    }
+    Vec::new()
+}
+
+fn on_prompt_key(state: &mut State, prompt: Prompt, key: KeyEvent) -> Vec<Effect> {
+    match key.code {
+        KeyCode::Esc => {
+            if prompt == Prompt::Filter {
+                state.filter.clear();
+                state.refresh_rows();
+            }
+            state.prompt = None;
+        }
+        KeyCode::Enter => {
+            state.prompt = None;
+            if prompt == Prompt::Command {
+                let command = std::mem::take(&mut state.input);
+                return run_command(state, command.trim());
+            }
+        }
+        KeyCode::Backspace => {
+            state.input.pop();
+            if prompt == Prompt::Filter {
+                state.filter = state.input.clone();
+                state.refresh_rows();
+            }
+        }
+        KeyCode::Char(c) => {
+            state.input.push(c);
+            if prompt == Prompt::Filter {
+                state.filter = state.input.clone();
+                state.refresh_rows();
+            }
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
+pub const COMMANDS: &str = ":ctx [NAME]  :theme NAME  :sort COLUMN  :filter TEXT  :help  :q";
+
+fn run_command(state: &mut State, command: &str) -> Vec<Effect> {
+    let (verb, argument) = match command.split_once(char::is_whitespace) {
+        Some((verb, argument)) => (verb, argument.trim()),
+        None => (command, ""),
+    };
+    match (verb, argument) {
+        ("", _) => {}
+        ("q" | "q!" | "quit" | "exit", _) => return vec![Effect::Quit],
+        ("help" | "h", _) => state.show_help = true,
+        ("ctx" | "context", "") => {
+            let list = state.contexts.join(", ");
+            state.flash(format!("contexts: {list} (now: {})", state.context.name), false);
+        }
+        ("ctx" | "context", name) => {
+            if state.contexts.iter().any(|c| c == name) {
+                return vec![Effect::SwitchContext(name.to_string())];
+            }
+            let list = state.contexts.join(", ");
+            state.flash(format!("unknown context `{name}`; known: {list}"), true);
+        }
+        ("theme", name) if !name.is_empty() => return vec![Effect::LoadTheme(name.to_string())],
+        ("sort", column) => match column.split_whitespace().collect::<Vec<_>>().as_slice() {
+            [name, rest @ ..] if SortColumn::parse(name).is_some() => {
+                if let Some(column) = SortColumn::parse(name) {
+                    state.sort = column;
+                    state.descending = match rest {
+                        ["desc"] => true,
+                        ["asc"] => false,
+                        _ => column.descending_by_default(),
+                    };
+                    state.refresh_rows();
+                }
+            }
+            _ => {
+                let names: Vec<&str> = SortColumn::ALL.iter().map(|c| c.name()).collect();
+                state.flash(format!("sort by one of: {}", names.join(", ")), true);
+            }
+        },
+        ("filter", text) => {
+            state.filter = text.to_string();
+            state.refresh_rows();
+        }
+        _ => state.flash(format!("unknown command `{command}`; try {COMMANDS}"), true),
+    }
+    Vec::new()
+}
+
+pub fn on_mouse(state: &mut State, mouse: MouseEvent) -> Vec<Effect> {
+    if state.show_help || state.prompt.is_some() {
+        return Vec::new();
+    }
+    match (&state.view, mouse.kind) {
+        (View::Detail(_), MouseEventKind::ScrollDown) => {
+            state.detail_scroll = state.detail_scroll.saturating_add(3)
+        }
+        (View::Detail(_), MouseEventKind::ScrollUp) => {
+            state.detail_scroll = state.detail_scroll.saturating_sub(3)
+        }
+        (View::Fleet, MouseEventKind::ScrollDown) => {
+            state.selected = (state.selected + 1).min(state.rows.len().saturating_sub(1))
+        }
+        (View::Fleet, MouseEventKind::ScrollUp) => state.selected = state.selected.saturating_sub(1),
+        (View::Fleet, MouseEventKind::Down(MouseButton::Left)) => click(state, mouse.column, mouse.row),
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// A click on the header sorts by that column; on a service selects it, and on the selected
+/// one opens its detail.
+fn click(state: &mut State, column: u16, row: u16) {
+    let area = state.layout.area.get();
+    if !area.contains(Position::new(column, row)) {
+        return;
+    }
+    if row == area.y {
+        let header = state.layout.header.get();
+        if let Some((_, _, Some(sort))) = header.iter().find(|(start, end, _)| (*start..*end).contains(&column)) {
+            state.set_sort(*sort);
+        }
+        return;
+    }
+    let line = state.layout.offset.get() + usize::from(row - area.y - 1);
+    if let Some(DisplayRow::Service { row, .. }) = display_rows(&state.services, &state.rows).get(line).copied() {
+        if row == state.selected {
+            open_detail(state);
+        } else {
+            state.selected = row;
+        }
+    }
+}

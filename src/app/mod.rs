@@ -1,0 +1,243 @@
+//! The console's state and its pure update function: `update(&mut State, Msg) -> Vec<Effect>`.
+//! No I/O here; effects are carried out by the caller.
+
+mod history;
+mod keys;
+mod table;
+
+pub use history::History;
+pub use table::{DisplayRow, SortColumn, display_rows, matches_filter, ordered_rows};
+
+use std::cell::Cell;
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use crossterm::event::{KeyEvent, MouseEvent};
+use ratatui::layout::Rect;
+
+use crate::backend::BackendEvent;
+use crate::config::{Context, Theme, Thresholds};
+use crate::guard::Guard;
+use crate::model::{ConnectionState, Container, FleetSnapshot, Service, ServiceKey, group_services};
+
+#[derive(Debug)]
+pub enum Msg {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Backend(BackendEvent),
+    /// Once a second, so ages and "disconnected since" move on.
+    Tick(DateTime<Utc>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    Quit,
+    /// Stop watching the current context and watch this one.
+    SwitchContext(String),
+    /// Switch to the theme of this name.
+    LoadTheme(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum View {
+    Fleet,
+    Detail(ServiceKey),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prompt {
+    Filter,
+    Command,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Flash {
+    pub text: String,
+    pub error: bool,
+}
+
+/// Where the fleet table was last drawn: for mouse clicks, and to keep the selection in view.
+#[derive(Debug, Default)]
+pub struct TableLayout {
+    pub area: Cell<Rect>,
+    pub offset: Cell<usize>,
+    /// Column boundaries of the header, with the column each one sorts by.
+    pub header: Cell<[(u16, u16, Option<SortColumn>); 16]>,
+}
+
+pub struct State {
+    pub context: Context,
+    pub contexts: Vec<String>,
+    pub theme: Theme,
+    pub thresholds: Thresholds,
+    pub guard: Guard,
+    pub connection: ConnectionState,
+    pub snapshot: Option<FleetSnapshot>,
+    /// When the last snapshot arrived: the age of what is shown.
+    pub received_at: Option<DateTime<Utc>>,
+    pub services: Vec<Service>,
+    /// Indices into `services`, filtered and in display order.
+    pub rows: Vec<usize>,
+    pub history: HashMap<ServiceKey, History>,
+    /// Index into `rows`.
+    pub selected: usize,
+    pub sort: SortColumn,
+    pub descending: bool,
+    pub filter: String,
+    pub prompt: Option<Prompt>,
+    pub input: String,
+    pub show_help: bool,
+    pub view: View,
+    pub reveal_env: bool,
+    pub detail_scroll: u16,
+    pub flash: Option<Flash>,
+    pub now: DateTime<Utc>,
+    pub layout: TableLayout,
+}
+
+impl State {
+    pub fn new(context: Context, contexts: Vec<String>, theme: Theme, thresholds: Thresholds) -> State {
+        State {
+            guard: Guard {
+                readonly: context.readonly,
+                context: context.name.clone(),
+            },
+            context,
+            contexts,
+            theme,
+            thresholds,
+            connection: ConnectionState::Connecting,
+            snapshot: None,
+            received_at: None,
+            services: Vec::new(),
+            rows: Vec::new(),
+            history: HashMap::new(),
+            selected: 0,
+            sort: SortColumn::Name,
+            descending: false,
+            filter: String::new(),
+            prompt: None,
+            input: String::new(),
+            show_help: false,
+            view: View::Fleet,
+            reveal_env: false,
+            detail_scroll: 0,
+            flash: None,
+            now: Utc::now(),
+            layout: TableLayout::default(),
+        }
+    }
+
+    pub fn selected_service(&self) -> Option<&Service> {
+        self.rows.get(self.selected).map(|&i| &self.services[i])
+    }
+
+    pub fn service(&self, key: &ServiceKey) -> Option<&Service> {
+        self.services.iter().find(|s| &s.key == key)
+    }
+
+    /// The containers of a service, in replica order.
+    pub fn containers_of(&self, service: &Service) -> Vec<&Container> {
+        let Some(snapshot) = &self.snapshot else {
+            return Vec::new();
+        };
+        service
+            .containers
+            .iter()
+            .filter_map(|id| snapshot.containers.iter().find(|c| &c.id == id))
+            .collect()
+    }
+
+    /// Seconds since the data on screen was current.
+    pub fn data_age_s(&self) -> Option<i64> {
+        self.received_at.map(|t| (self.now - t).num_seconds().max(0))
+    }
+
+    /// Re-derives rows after the services, filter or sort changed, keeping the same service
+    /// selected when it is still shown.
+    pub fn refresh_rows(&mut self) {
+        let keep = self.selected_service().map(|s| s.key.clone());
+        self.rows = ordered_rows(&self.services, &self.filter, self.sort, self.descending);
+        if let Some(key) = keep
+            && let Some(row) = self.rows.iter().position(|&i| self.services[i].key == key)
+        {
+            self.selected = row;
+        }
+        self.selected = self.selected.min(self.rows.len().saturating_sub(1));
+    }
+
+    pub fn set_sort(&mut self, column: SortColumn) {
+        if self.sort == column {
+            self.descending = !self.descending;
+        } else {
+            self.sort = column;
+            self.descending = column.descending_by_default();
+        }
+        self.refresh_rows();
+    }
+
+    pub fn flash(&mut self, text: impl Into<String>, error: bool) {
+        self.flash = Some(Flash {
+            text: text.into(),
+            error,
+        });
+    }
+
+    fn apply_snapshot(&mut self, snapshot: FleetSnapshot) {
+        self.services = group_services(&snapshot.containers, &snapshot.usage);
+        for service in &self.services {
+            if let (Some(cpu), Some(memory)) = (service.cpu_percent, service.memory_bytes) {
+                self.history
+                    .entry(service.key.clone())
+                    .or_default()
+                    .push(cpu, memory);
+            }
+        }
+        let present: std::collections::HashSet<&ServiceKey> =
+            self.services.iter().map(|s| &s.key).collect();
+        self.history.retain(|key, _| present.contains(key));
+        self.snapshot = Some(snapshot);
+        self.received_at = Some(self.now);
+        self.refresh_rows();
+    }
+}
+
+pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
+    match msg {
+        Msg::Key(key) => keys::on_key(state, key),
+        Msg::Mouse(mouse) => keys::on_mouse(state, mouse),
+        Msg::Tick(now) => {
+            state.now = now;
+            Vec::new()
+        }
+        Msg::Backend(BackendEvent::Connection(connection)) => {
+            state.connection = connection;
+            Vec::new()
+        }
+        Msg::Backend(BackendEvent::Snapshot(snapshot)) => {
+            state.now = Utc::now().max(state.now);
+            state.connection = ConnectionState::Live;
+            state.apply_snapshot(*snapshot);
+            Vec::new()
+        }
+    }
+}
+
+/// Replaces the context after `:ctx`, keeping the view settings.
+pub fn switch_context(state: &mut State, context: Context) {
+    state.guard = Guard {
+        readonly: context.readonly,
+        context: context.name.clone(),
+    };
+    state.context = context;
+    state.connection = ConnectionState::Connecting;
+    state.snapshot = None;
+    state.received_at = None;
+    state.services.clear();
+    state.history.clear();
+    state.view = View::Fleet;
+    state.refresh_rows();
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,287 @@
+//! The live watcher: one task per engine that follows engine events and per-container stats
+//! streams, and sends owned snapshots to the UI. It never touches the UI, and it never gives
+//! up: a lost engine is reported and retried every second.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bollard::Docker;
+use bollard::query_parameters::{EventsOptionsBuilder, StatsOptionsBuilder};
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::{DockerError, host_info, inspect, inspect_all, list_ids, usage_from_sample};
+use crate::backend::BackendEvent;
+use crate::model::{ConnectionState, Container, FleetSnapshot, HostInfo, Usage};
+
+const RETRY_EVERY: Duration = Duration::from_secs(1);
+const PING_EVERY: Duration = Duration::from_secs(3);
+/// A full re-listing, in case an event was missed.
+const RESYNC_EVERY: Duration = Duration::from_secs(30);
+
+/// Starts watching the engine at `host`; drop or abort the handle to stop.
+pub fn spawn_watcher(
+    host: String,
+    refresh: Duration,
+    events: mpsc::Sender<BackendEvent>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let error = match Session::open(&host, refresh, events.clone()).await {
+                Ok(mut session) => session.run().await,
+                Err(error) => error,
+            };
+            tracing::warn!(%host, %error, "engine lost");
+            let state = ConnectionState::Disconnected {
+                error: error.to_string(),
+                since: chrono::Utc::now(),
+            };
+            if events.send(BackendEvent::Connection(state)).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(RETRY_EVERY).await;
+        }
+    })
+}
+
+/// Stats streams by container id; aborted when dropped, so a lost session leaks no task.
+#[derive(Default)]
+struct StatsStreams(HashMap<String, JoinHandle<()>>);
+
+impl Drop for StatsStreams {
+    fn drop(&mut self) {
+        for handle in self.0.values() {
+            handle.abort();
+        }
+    }
+}
+
+struct Session {
+    docker: Docker,
+    host: String,
+    refresh: Duration,
+    out: mpsc::Sender<BackendEvent>,
+    info: HostInfo,
+    containers: BTreeMap<String, Container>,
+    usage: HashMap<String, Usage>,
+    streams: StatsStreams,
+    samples_tx: mpsc::Sender<(String, Usage)>,
+    samples_rx: mpsc::Receiver<(String, Usage)>,
+}
+
+impl Session {
+    async fn open(
+        host: &str,
+        refresh: Duration,
+        out: mpsc::Sender<BackendEvent>,
+    ) -> Result<Session, DockerError> {
+        let docker = super::connect(host).await?;
+        let info = host_info(&docker, host).await?;
+        let (samples_tx, samples_rx) = mpsc::channel(1024);
+        Ok(Session {
+            docker,
+            host: host.to_string(),
+            refresh,
+            out,
+            info,
+            containers: BTreeMap::new(),
+            usage: HashMap::new(),
+            streams: StatsStreams::default(),
+            samples_tx,
+            samples_rx,
+        })
+    }
+
+    /// Runs until the engine is lost; returns why.
+    async fn run(&mut self) -> DockerError {
+        let filters = HashMap::from([("type", vec!["container"])]);
+        // Subscribe before listing, so nothing that happens in between is missed.
+        let mut events = self
+            .docker
+            .events(Some(EventsOptionsBuilder::default().filters(&filters).build()))
+            .boxed();
+        if let Err(error) = self.resync().await {
+            return error;
+        }
+        if self.out.send(BackendEvent::Connection(ConnectionState::Live)).await.is_err() {
+            return self.closed();
+        }
+        self.publish().await;
+
+        let mut tick = tokio::time::interval(self.refresh);
+        let mut ping = tokio::time::interval(PING_EVERY);
+        let mut resync = tokio::time::interval(RESYNC_EVERY);
+        for timer in [&mut tick, &mut ping, &mut resync] {
+            timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            timer.reset();
+        }
+        let mut usage_changed = false;
+        loop {
+            tokio::select! {
+                event = events.next() => {
+                    let mut dirty = HashSet::new();
+                    let mut next = event;
+                    // Take every event already waiting, then inspect each container once.
+                    loop {
+                        match next {
+                            Some(Ok(event)) => {
+                                let action = event.action.unwrap_or_default();
+                                if action.starts_with("exec_") {
+                                    // Health checks run as execs: they change nothing we show.
+                                } else if let Some(id) = event.actor.and_then(|a| a.id) {
+                                    dirty.insert(id);
+                                }
+                            }
+                            Some(Err(error)) => return self.lost(error),
+                            None => {
+                                return DockerError::Unreachable {
+                                    host: self.host.clone(),
+                                    message: "the engine closed its event stream".to_string(),
+                                }
+                            }
+                        }
+                        match futures_util::FutureExt::now_or_never(events.next()) {
+                            Some(event) => next = event,
+                            None => break,
+                        }
+                    }
+                    if let Err(error) = self.refresh_containers(dirty).await {
+                        return error;
+                    }
+                    self.publish().await;
+                }
+                Some((id, usage)) = self.samples_rx.recv() => {
+                    if self.containers.get(&id).is_some_and(Container::is_running) {
+                        self.usage.insert(id, usage);
+                        usage_changed = true;
+                    }
+                }
+                _ = tick.tick() => {
+                    if usage_changed {
+                        usage_changed = false;
+                        self.publish().await;
+                    }
+                }
+                _ = ping.tick() => {
+                    if let Err(error) = super::timed(&self.host, self.docker.ping()).await {
+                        return error;
+                    }
+                }
+                _ = resync.tick() => {
+                    if let Err(error) = self.resync().await {
+                        return error;
+                    }
+                    self.publish().await;
+                }
+            }
+            if self.out.is_closed() {
+                return self.closed();
+            }
+        }
+    }
+
+    fn lost(&self, error: bollard::errors::Error) -> DockerError {
+        DockerError::Unreachable {
+            host: self.host.clone(),
+            message: super::describe(&error),
+        }
+    }
+
+    fn closed(&self) -> DockerError {
+        DockerError::Unreachable {
+            host: self.host.clone(),
+            message: "dokk stopped watching".to_string(),
+        }
+    }
+
+    /// Lists every container and inspects the ones that are new or changed state.
+    async fn resync(&mut self) -> Result<(), DockerError> {
+        let listed = list_ids(&self.docker, &self.host).await?;
+        let present: HashSet<&String> = listed.iter().map(|(id, _)| id).collect();
+        let gone: Vec<String> = self
+            .containers
+            .keys()
+            .filter(|id| !present.contains(id))
+            .cloned()
+            .collect();
+        for id in gone {
+            self.forget(&id);
+        }
+        let stale = listed
+            .iter()
+            .filter(|(id, state)| self.containers.get(id).is_none_or(|c| &c.state != state))
+            .map(|(id, _)| id.clone())
+            .collect::<Vec<_>>();
+        for container in inspect_all(&self.docker, &self.host, stale).await? {
+            self.remember(container);
+        }
+        Ok(())
+    }
+
+    async fn refresh_containers(&mut self, ids: HashSet<String>) -> Result<(), DockerError> {
+        for id in ids {
+            match inspect(&self.docker, &self.host, &id).await? {
+                Some(container) => self.remember(container),
+                None => self.forget(&id),
+            }
+        }
+        Ok(())
+    }
+
+    fn remember(&mut self, container: Container) {
+        let id = container.id.clone();
+        if container.is_running() {
+            let finished = self.streams.0.get(&id).is_none_or(JoinHandle::is_finished);
+            if finished {
+                let handle = tokio::spawn(stream_stats(
+                    self.docker.clone(),
+                    id.clone(),
+                    self.samples_tx.clone(),
+                ));
+                self.streams.0.insert(id.clone(), handle);
+            }
+        } else {
+            self.stop_stream(&id);
+        }
+        self.containers.insert(id, container);
+    }
+
+    fn forget(&mut self, id: &str) {
+        self.stop_stream(id);
+        self.containers.remove(id);
+    }
+
+    fn stop_stream(&mut self, id: &str) {
+        if let Some(handle) = self.streams.0.remove(id) {
+            handle.abort();
+        }
+        self.usage.remove(id);
+    }
+
+    async fn publish(&mut self) {
+        self.streams.0.retain(|_, handle| !handle.is_finished());
+        let snapshot = FleetSnapshot {
+            host: self.info.clone(),
+            containers: Arc::new(self.containers.values().cloned().collect()),
+            usage: Arc::new(self.usage.clone()),
+            open_streams: self.streams.0.len(),
+        };
+        // An error means the UI has gone; the loop notices and ends.
+        let _ = self.out.send(BackendEvent::Snapshot(Box::new(snapshot))).await;
+    }
+}
+
+/// Follows one container's stats stream, sending a usage figure per sample after the first.
+async fn stream_stats(docker: Docker, id: String, out: mpsc::Sender<(String, Usage)>) {
+    let options = StatsOptionsBuilder::default().stream(true).build();
+    let mut samples = docker.stats(&id, Some(options)).skip(1);
+    while let Some(Ok(sample)) = samples.next().await {
+        if let Some(usage) = usage_from_sample(&sample)
+            && out.send((id.clone(), usage)).await.is_err()
+        {
+            return;
+        }
+    }
+}

@@ -1,0 +1,230 @@
+//! `config.toml`: contexts, refresh interval, theme and thresholds.
+
+mod error;
+mod theme;
+
+pub use error::ConfigError;
+pub use theme::{Theme, ThemeColor, user_theme_dir};
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// The context dokk uses when none is named and the config has no `default_context`.
+pub const IMPLICIT_CONTEXT: &str = "default";
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Theme name: built in (dark, light, high-contrast) or a file in `<config dir>/themes/`.
+    pub theme: Option<String>,
+    /// How often numbers refresh, in milliseconds.
+    pub refresh_ms: Option<u64>,
+    pub default_context: Option<String>,
+    #[serde(default)]
+    pub thresholds: Thresholds,
+    #[serde(default)]
+    pub contexts: BTreeMap<String, ContextConfig>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Thresholds {
+    /// Percent of a limit from which a gauge turns to the warning colour.
+    pub warn: f64,
+    /// Percent of a limit from which a gauge turns to the critical colour.
+    pub crit: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            warn: 70.0,
+            crit: 90.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContextKind {
+    Docker,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContextConfig {
+    pub kind: ContextKind,
+    /// `unix://`, `tcp://` or `ssh://`; `DOCKER_HOST` or the local socket when absent.
+    pub host: Option<String>,
+    #[serde(default)]
+    pub readonly: bool,
+    pub theme: Option<String>,
+    pub refresh_ms: Option<u64>,
+}
+
+/// A context with everything decided: what dokk connects to and how.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Context {
+    pub name: String,
+    pub kind: ContextKind,
+    pub host: String,
+    pub readonly: bool,
+    pub refresh: Duration,
+    pub theme: Option<String>,
+}
+
+/// Where dokk keeps its files (`directories`).
+pub fn project_dirs() -> Option<directories::ProjectDirs> {
+    directories::ProjectDirs::from("", "", "dokk")
+}
+
+pub fn default_config_path() -> Option<PathBuf> {
+    project_dirs().map(|d| d.config_dir().join("config.toml"))
+}
+
+impl Config {
+    /// Reads `path`, or the default location when `None`. A missing default file is an empty
+    /// config; a missing file that was asked for by name is an error.
+    pub fn load(path: Option<&Path>) -> Result<(Config, Option<PathBuf>), ConfigError> {
+        let (path, required) = match path {
+            Some(path) => (path.to_path_buf(), true),
+            None => match default_config_path() {
+                Some(path) => (path, false),
+                None => return Ok((Config::default(), None)),
+            },
+        };
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
+                return Ok((Config::default(), None));
+            }
+            Err(source) => return Err(ConfigError::Io { path, source }),
+        };
+        let config = Config::parse(&text, &path)?;
+        Ok((config, Some(path)))
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let config: Config = error::parse_toml(text, path)?;
+        for (name, context) in &config.contexts {
+            if let Some(host) = &context.host
+                && !["unix://", "tcp://", "http://", "ssh://"]
+                    .iter()
+                    .any(|scheme| host.starts_with(scheme))
+            {
+                return Err(ConfigError::Invalid {
+                    path: path.to_path_buf(),
+                    message: format!(
+                        "context `{name}`: host `{host}` must start with unix://, tcp:// or ssh://"
+                    ),
+                });
+            }
+        }
+        Ok(config)
+    }
+
+    /// Names of every context, the implicit one included.
+    pub fn context_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.contexts.keys().cloned().collect();
+        if !self.contexts.contains_key(IMPLICIT_CONTEXT) {
+            names.insert(0, IMPLICIT_CONTEXT.to_string());
+        }
+        names
+    }
+
+    /// The context called `name`, or the default one.
+    pub fn context(&self, name: Option<&str>) -> Result<Context, ConfigError> {
+        let name = name
+            .or(self.default_context.as_deref())
+            .unwrap_or(IMPLICIT_CONTEXT);
+        let refresh_ms = |own: Option<u64>| own.or(self.refresh_ms).unwrap_or(1000).max(100);
+        match self.contexts.get(name) {
+            Some(context) => Ok(Context {
+                name: name.to_string(),
+                kind: context.kind,
+                host: context
+                    .host
+                    .clone()
+                    .unwrap_or_else(crate::backend::docker::default_host),
+                readonly: context.readonly,
+                refresh: Duration::from_millis(refresh_ms(context.refresh_ms)),
+                theme: context.theme.clone().or_else(|| self.theme.clone()),
+            }),
+            None if name == IMPLICIT_CONTEXT => Ok(Context {
+                name: name.to_string(),
+                kind: ContextKind::Docker,
+                host: crate::backend::docker::default_host(),
+                readonly: false,
+                refresh: Duration::from_millis(refresh_ms(None)),
+                theme: self.theme.clone(),
+            }),
+            None => Err(ConfigError::UnknownContext {
+                name: name.to_string(),
+                known: self.context_names(),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = r#"
+theme = "light"
+refresh_ms = 2000
+default_context = "evergreen"
+
+[contexts.evergreen]
+kind = "docker"
+host = "ssh://ec2-user@evergreen.example"
+readonly = true
+
+[contexts.local]
+kind = "docker"
+host = "unix:///var/run/docker.sock"
+refresh_ms = 500
+"#;
+
+    #[test]
+    fn contexts_resolve_with_their_settings() {
+        let config = Config::parse(SAMPLE, Path::new("config.toml")).expect("valid config");
+        let evergreen = config.context(None).expect("default context");
+        assert_eq!(evergreen.name, "evergreen");
+        assert!(evergreen.readonly);
+        assert_eq!(evergreen.refresh, Duration::from_secs(2));
+        assert_eq!(evergreen.theme.as_deref(), Some("light"));
+        let local = config.context(Some("local")).expect("local");
+        assert_eq!(local.refresh, Duration::from_millis(500));
+        assert!(!local.readonly);
+    }
+
+    #[test]
+    fn unknown_context_lists_the_known_ones() {
+        let config = Config::parse(SAMPLE, Path::new("config.toml")).expect("valid config");
+        let error = config.context(Some("prod")).expect_err("unknown");
+        let text = error.to_string();
+        assert!(text.contains("`prod`"), "{text}");
+        assert!(text.contains("default, evergreen, local"), "{text}");
+        assert_eq!(error.exit_code(), 2);
+    }
+
+    #[test]
+    fn malformed_config_names_line_and_column() {
+        let text = "theme = \"dark\"\n[contexts.x]\nkind = \"docker\"\nhots = \"unix:///x\"\n";
+        let error = Config::parse(text, Path::new("/etc/dokk.toml")).expect_err("typo");
+        let message = error.to_string();
+        assert!(message.starts_with("/etc/dokk.toml:4:1:"), "{message}");
+        assert!(message.contains("hots"), "{message}");
+    }
+
+    #[test]
+    fn a_bad_host_scheme_is_refused() {
+        let text = "[contexts.x]\nkind = \"docker\"\nhost = \"/var/run/docker.sock\"\n";
+        let error = Config::parse(text, Path::new("c.toml")).expect_err("scheme");
+        assert!(error.to_string().contains("unix://"));
+    }
+}

@@ -1,0 +1,74 @@
+//! The one place that refuses mutations in read-only mode. Every action that can change a
+//! container or a service goes through `Guard::authorize` before it runs.
+
+use std::fmt;
+
+/// An action that changes something on the platform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mutation {
+    /// Run a command in a container (a shell can change anything in it).
+    Exec { container: String },
+    /// Replace a service's containers or task definition.
+    Deploy { service: String },
+    Rollback { service: String },
+}
+
+impl fmt::Display for Mutation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Mutation::Exec { container } => write!(f, "exec in {container}"),
+            Mutation::Deploy { service } => write!(f, "deploy {service}"),
+            Mutation::Rollback { service } => write!(f, "roll back {service}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("refused: {mutation} changes the fleet, and context `{context}` is read-only (--readonly or readonly = true)")]
+pub struct Refused {
+    pub mutation: String,
+    pub context: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Guard {
+    pub readonly: bool,
+    pub context: String,
+}
+
+impl Guard {
+    pub fn authorize(&self, mutation: &Mutation) -> Result<(), Refused> {
+        if self.readonly {
+            tracing::info!(%mutation, context = %self.context, "mutation refused: read-only");
+            return Err(Refused {
+                mutation: mutation.to_string(),
+                context: self.context.clone(),
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readonly_refuses_and_says_why() {
+        let guard = Guard {
+            readonly: true,
+            context: "evergreen".into(),
+        };
+        let exec = Mutation::Exec {
+            container: "web-1".into(),
+        };
+        let refused = guard.authorize(&exec).expect_err("read-only");
+        assert!(refused.to_string().contains("exec in web-1"));
+        assert!(refused.to_string().contains("read-only"));
+        let writable = Guard {
+            readonly: false,
+            ..guard
+        };
+        assert_eq!(writable.authorize(&exec), Ok(()));
+    }
+}

@@ -1,0 +1,123 @@
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use dokk::app::State;
+use dokk::config::{Config, ConfigError, Context, Theme, user_theme_dir};
+
+/// A terminal operations console for container fleets.
+#[derive(Debug, Parser)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    /// Context from config.toml to use (default: `default_context`, else the local engine).
+    #[arg(long, global = true, env = "DOKK_CONTEXT")]
+    context: Option<String>,
+    /// Config file (default: config.toml in the user's config dir).
+    #[arg(long, global = true, env = "DOKK_CONFIG")]
+    config: Option<PathBuf>,
+    /// Theme: dark, light, high-contrast, a user theme name or a .toml path.
+    #[arg(long, global = true)]
+    theme: Option<String>,
+    /// Refuse every action that changes the fleet.
+    #[arg(long, global = true)]
+    readonly: bool,
+    /// Refresh interval in milliseconds.
+    #[arg(long, global = true)]
+    refresh_ms: Option<u64>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print the fleet once and exit.
+    Status {
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Open the interactive console (the default).
+    Ui,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let _log_guard = init_logging();
+    match run(cli) {
+        Ok(code) => code,
+        Err(Failure::BadInput(error)) => {
+            eprintln!("dokk: {error}");
+            ExitCode::from(error.exit_code() as u8)
+        }
+        Err(Failure::Other(error)) => {
+            eprintln!("dokk: {error:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+enum Failure {
+    BadInput(ConfigError),
+    Other(anyhow::Error),
+}
+
+impl From<ConfigError> for Failure {
+    fn from(error: ConfigError) -> Self {
+        Failure::BadInput(error)
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(error: anyhow::Error) -> Self {
+        Failure::Other(error)
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode, Failure> {
+    let (config, _path) = Config::load(cli.config.as_deref())?;
+    let mut context: Context = config.context(cli.context.as_deref())?;
+    context.readonly |= cli.readonly;
+    if let Some(ms) = cli.refresh_ms {
+        context.refresh = std::time::Duration::from_millis(ms.max(100));
+    }
+    let theme_name = cli.theme.clone().or_else(|| context.theme.clone());
+    let theme = match &theme_name {
+        Some(name) => Theme::load(name, user_theme_dir().as_deref())?,
+        None => Theme::default_theme(),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)?;
+    match cli.command.unwrap_or(Command::Ui) {
+        Command::Status { json } => {
+            let snapshot = runtime
+                .block_on(dokk::cli::load_fleet(&context))
+                .map_err(|e| anyhow::anyhow!("{e}\n{}", dokk::backend::docker::connection_hint(&context.host)))?;
+            let mut out = std::io::stdout().lock();
+            dokk::cli::print_status(&mut out, &context, &snapshot, json).map_err(anyhow::Error::from)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ui => {
+            dokk::tui::install_panic_hook();
+            let state = State::new(context, config.context_names(), theme, config.thresholds);
+            runtime.block_on(dokk::tui::run(config, state))?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Logs go to a file, never to the screen: `DOKK_LOG` sets the level (default `info`).
+fn init_logging() -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    let path = dokk::tui::log_path()?;
+    let dir = path.parent()?;
+    std::fs::create_dir_all(dir).ok()?;
+    let file = std::fs::OpenOptions::new().create(true).append(true).open(&path).ok()?;
+    let (writer, guard) = tracing_appender::non_blocking(file);
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DOKK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_writer(writer).with_ansi(false).with_env_filter(filter).init();
+    Some(guard)
+}

@@ -1,0 +1,154 @@
+//! The host header: where dokk is connected, the host's size, what is allocated against it
+//! (with an over-commit warning) and what is used.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::format::{age, bytes, cores, percent};
+use super::{base, level_color, muted};
+use crate::app::State;
+use crate::model::{Allocation, ConnectionState};
+
+pub fn render(frame: &mut Frame, area: Rect, state: &State) {
+    let theme = &state.theme;
+    let sep = || Span::styled(" │ ", Style::new().fg(theme.border.0));
+    let bold = |text: String| Span::styled(text, base(theme).add_modifier(Modifier::BOLD));
+
+    let mut first = vec![
+        Span::styled(
+            " dokk ",
+            Style::new()
+                .fg(theme.header_fg.0)
+                .bg(theme.header_bg.0)
+                .add_modifier(Modifier::BOLD),
+        ),
+        Span::raw(" "),
+        bold(state.context.name.clone()),
+        Span::styled(format!(" ({:?}) ", state.context.kind).to_lowercase(), muted(theme)),
+        Span::styled(state.context.host.clone(), base(theme)),
+    ];
+    if let Some(snapshot) = &state.snapshot {
+        let host = &snapshot.host;
+        first.push(sep());
+        first.push(Span::styled(
+            format!("{} · Engine {} · API {}", host.name, host.engine_version, host.api_version),
+            muted(theme),
+        ));
+    }
+    first.push(sep());
+    first.push(connection_span(state));
+    if state.guard.readonly {
+        first.push(Span::raw(" "));
+        first.push(Span::styled(
+            " READ-ONLY ",
+            Style::new().fg(theme.header_fg.0).bg(theme.warn.0).add_modifier(Modifier::BOLD),
+        ));
+    }
+
+    let mut lines = vec![Line::from(first)];
+    if let Some(snapshot) = &state.snapshot {
+        let host = &snapshot.host;
+        let allocation = Allocation::of(&snapshot.containers, &snapshot.usage);
+        let host_cores = f64::from(host.cpus.max(1));
+        let cpu_alloc_pct = allocation.cpu_limit_cores * 100.0 / host_cores;
+        let mem_alloc_pct = allocation.memory_limit_bytes as f64 * 100.0 / host.memory_bytes.max(1) as f64;
+        let mut second = vec![
+            Span::styled(" Host ", muted(theme)),
+            bold(format!("{} CPUs, {}", host.cpus, bytes(host.memory_bytes))),
+            sep(),
+            Span::styled("Allocated ", muted(theme)),
+            Span::styled(
+                format!(
+                    "CPU {:.2}/{} cores {}",
+                    allocation.cpu_limit_cores,
+                    host.cpus,
+                    percent(cpu_alloc_pct)
+                ),
+                Style::new().fg(level_color(state, cpu_alloc_pct)),
+            ),
+            Span::raw("  "),
+            Span::styled(
+                format!(
+                    "mem {}/{} {}",
+                    bytes(allocation.memory_limit_bytes),
+                    bytes(host.memory_bytes),
+                    percent(mem_alloc_pct)
+                ),
+                Style::new().fg(level_color(state, mem_alloc_pct)),
+            ),
+        ];
+        let over = [
+            (allocation.cpu_overcommitted(host), "CPU"),
+            (allocation.memory_overcommitted(host), "memory"),
+        ]
+        .iter()
+        .filter(|(over, _)| *over)
+        .map(|(_, what)| *what)
+        .collect::<Vec<_>>();
+        if !over.is_empty() {
+            second.push(Span::raw("  "));
+            second.push(Span::styled(
+                format!(" ⚠ {} OVER-COMMITTED ", over.join(" + ")),
+                Style::new().fg(theme.header_fg.0).bg(theme.crit.0).add_modifier(Modifier::BOLD),
+            ));
+        }
+        if !allocation.unlimited.is_empty() {
+            second.push(sep());
+            second.push(Span::styled(
+                format!("{} without limit", allocation.unlimited.len()),
+                Style::new().fg(theme.no_limit.0).add_modifier(Modifier::BOLD),
+            ));
+        }
+        let cpu_used_pct = allocation.cpu_used_percent / host_cores;
+        let mem_used_pct = allocation.memory_used_bytes as f64 * 100.0 / host.memory_bytes.max(1) as f64;
+        let third = vec![
+            Span::styled(" Used ", muted(theme)),
+            Span::styled(
+                format!("CPU {} cores {}", cores(allocation.cpu_used_percent), percent(cpu_used_pct)),
+                Style::new().fg(level_color(state, cpu_used_pct)),
+            ),
+            Span::raw("  "),
+            Span::styled(
+                format!("mem {} {}", bytes(allocation.memory_used_bytes), percent(mem_used_pct)),
+                Style::new().fg(level_color(state, mem_used_pct)),
+            ),
+            sep(),
+            Span::styled(
+                format!(
+                    "{} services, {}/{} containers running",
+                    state.services.len(),
+                    allocation.running,
+                    allocation.total
+                ),
+                muted(theme),
+            ),
+        ];
+        lines.push(Line::from(second));
+        lines.push(Line::from(third));
+    }
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
+fn connection_span(state: &State) -> Span<'static> {
+    let theme = &state.theme;
+    match &state.connection {
+        ConnectionState::Connecting => Span::styled("◌ connecting…", Style::new().fg(theme.warn.0)),
+        ConnectionState::Live => Span::styled("● live", Style::new().fg(theme.ok.0)),
+        ConnectionState::Disconnected { since, .. } => {
+            let shown = match state.data_age_s() {
+                Some(seconds) => format!(", showing data {} old", age(seconds)),
+                None => String::new(),
+            };
+            Span::styled(
+                format!(
+                    "✗ DISCONNECTED for {}{shown}; retrying",
+                    age((state.now - *since).num_seconds())
+                ),
+                Style::new().fg(theme.crit.0).add_modifier(Modifier::BOLD),
+            )
+        }
+    }
+}

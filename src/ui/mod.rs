@@ -1,0 +1,167 @@
+//! Views: pure functions of `&State` that draw into a frame.
+
+mod detail;
+mod fleet;
+pub mod format;
+mod header;
+mod help;
+mod unreachable;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+
+use crate::app::{Prompt, State, View};
+use crate::config::Theme;
+use crate::model::{ConnectionState, Env, Health, ServiceState};
+
+pub fn draw(frame: &mut Frame, state: &State) {
+    let theme = &state.theme;
+    let area = frame.area();
+    frame.render_widget(Block::new().style(base(theme)), area);
+    let [header_area, body, footer] = Layout::vertical([
+        Constraint::Length(3),
+        Constraint::Min(3),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    header::render(frame, header_area, state);
+    let never_connected = state.snapshot.is_none();
+    match (&state.view, &state.connection) {
+        (_, ConnectionState::Disconnected { .. }) if never_connected => {
+            unreachable::render(frame, body, state)
+        }
+        (View::Detail(key), _) => detail::render(frame, body, state, key),
+        (View::Fleet, _) => fleet::render(frame, body, state),
+    }
+    render_footer(frame, footer, state);
+    if state.show_help {
+        help::render(frame, area, state);
+    }
+}
+
+fn render_footer(frame: &mut Frame, area: ratatui::layout::Rect, state: &State) {
+    let theme = &state.theme;
+    let line = match (state.prompt, &state.flash) {
+        (Some(prompt), _) => {
+            let sign = if prompt == Prompt::Filter { "/" } else { ":" };
+            Line::from(vec![
+                Span::styled(sign, Style::new().fg(theme.accent.0).add_modifier(Modifier::BOLD)),
+                Span::styled(state.input.clone(), base(theme)),
+                Span::styled("█", Style::new().fg(theme.accent.0)),
+            ])
+        }
+        (None, Some(flash)) => Line::styled(
+            flash.text.clone(),
+            Style::new().fg(if flash.error { theme.crit.0 } else { theme.ok.0 }),
+        ),
+        (None, None) => hints(state),
+    };
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+fn hints(state: &State) -> Line<'static> {
+    let theme = &state.theme;
+    let pairs: &[(&str, &str)] = match state.view {
+        View::Fleet => &[
+            ("↑↓", "move"),
+            ("⏎", "detail"),
+            ("/", "filter"),
+            ("⇧C/M/N", "sort"),
+            (":", "command"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
+        View::Detail(_) => &[
+            ("esc", "back"),
+            ("↑↓", "scroll"),
+            ("x", "reveal secrets"),
+            ("?", "help"),
+        ],
+    };
+    let mut spans = Vec::new();
+    for (key, what) in pairs {
+        spans.push(Span::styled(
+            format!(" {key}"),
+            Style::new().fg(theme.accent.0).add_modifier(Modifier::BOLD),
+        ));
+        spans.push(Span::styled(format!(" {what} "), Style::new().fg(theme.muted.0)));
+    }
+    if !state.filter.is_empty() && state.view == View::Fleet {
+        spans.push(Span::styled(
+            format!("  filter: {} (esc clears)", state.filter),
+            Style::new().fg(theme.warn.0),
+        ));
+    }
+    Line::from(spans)
+}
+
+pub fn base(theme: &Theme) -> Style {
+    Style::new().fg(theme.fg.0).bg(theme.bg.0)
+}
+
+pub fn muted(theme: &Theme) -> Style {
+    Style::new().fg(theme.muted.0)
+}
+
+pub fn block<'a>(theme: &Theme, title: impl Into<Line<'a>>) -> Block<'a> {
+    Block::bordered()
+        .border_style(Style::new().fg(theme.border.0))
+        .title(title)
+        .title_style(Style::new().fg(theme.accent.0).add_modifier(Modifier::BOLD))
+}
+
+/// The colour of a share of a limit, by threshold.
+pub fn level_color(state: &State, percent: f64) -> Color {
+    let theme = &state.theme;
+    if percent >= state.thresholds.crit {
+        theme.crit.0
+    } else if percent >= state.thresholds.warn {
+        theme.warn.0
+    } else {
+        theme.ok.0
+    }
+}
+
+pub fn env_badge(theme: &Theme, env: Option<Env>) -> Span<'static> {
+    match env {
+        Some(env @ Env::Prod) => Span::styled(
+            env.label(),
+            Style::new().fg(theme.prod.0).add_modifier(Modifier::BOLD),
+        ),
+        Some(env) => Span::styled(env.label(), Style::new().fg(theme.staging.0)),
+        None => Span::raw(""),
+    }
+}
+
+pub fn state_span(theme: &Theme, state: ServiceState) -> Span<'static> {
+    let (symbol, color) = match state {
+        ServiceState::Running => ("●", theme.ok.0),
+        ServiceState::Degraded => ("◐", theme.warn.0),
+        ServiceState::Restarting => ("↻", theme.crit.0),
+        ServiceState::Paused => ("‖", theme.warn.0),
+        ServiceState::Stopped => ("○", theme.muted.0),
+    };
+    Span::styled(format!("{symbol} {}", state.label()), Style::new().fg(color))
+}
+
+pub fn health_span(theme: &Theme, health: Health) -> Span<'static> {
+    match health {
+        Health::Healthy => Span::styled("✓ healthy", Style::new().fg(theme.ok.0)),
+        Health::Unhealthy => Span::styled(
+            "✗ unhealthy",
+            Style::new().fg(theme.crit.0).add_modifier(Modifier::BOLD),
+        ),
+        Health::Starting => Span::styled("… starting", Style::new().fg(theme.warn.0)),
+        Health::None => Span::styled("· none", Style::new().fg(theme.muted.0)),
+    }
+}
+
+pub fn no_limit(theme: &Theme) -> Span<'static> {
+    Span::styled(
+        "no limit",
+        Style::new().fg(theme.no_limit.0).add_modifier(Modifier::BOLD),
+    )
+}
