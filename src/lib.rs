@@ -8,3 +8,5 @@ pub mod guard;
 pub mod model;
 pub mod tui;
 pub mod ui;
+#[cfg(test)]
+pub mod fixtures;

@@ -96,13 +96,13 @@ pub struct Service {
 impl Service {
     /// CPU used as a share of the limit, in percent.
     pub fn cpu_of_limit(&self) -> Option<f64> {
-        let limit = self.cpu_limit_cores?;
-        (limit > 0.0).then(|| self.cpu_percent.unwrap_or(0.0) / limit)
+        let (used, limit) = (self.cpu_percent?, self.cpu_limit_cores?);
+        (limit > 0.0).then(|| used / limit)
     }
 
     pub fn memory_of_limit(&self) -> Option<f64> {
-        let limit = self.memory_limit_bytes?;
-        (limit > 0).then(|| self.memory_bytes.unwrap_or(0) as f64 * 100.0 / limit as f64)
+        let (used, limit) = (self.memory_bytes?, self.memory_limit_bytes?);
+        (limit > 0).then(|| used as f64 * 100.0 / limit as f64)
     }
 
     pub fn has_limits(&self) -> bool {

@@ -9,7 +9,7 @@ use ratatui::widgets::{Paragraph, Row, Sparkline, Table};
 use super::format::{bar, cores, image_tag, mib, percent, since};
 use super::{base, block, env_badge, health_span, level_color, muted, no_limit, state_span};
 use crate::app::{DisplayRow, SortColumn, State, display_rows};
-use crate::model::Service;
+use crate::model::{Health, Service, ServiceState};
 
 /// A column of the table: its title, widths, what it sorts by and when it is dropped.
 struct Column {
@@ -22,22 +22,24 @@ struct Column {
 }
 
 const GAUGE_WIDE: u16 = 11;
-const GAUGE_NARROW: u16 = 5;
+const GAUGE_NARROW: u16 = 4;
+const NAME_MIN: u16 = 12;
+const ROUTE_DROP: u8 = 7;
 
 fn columns(name_width: u16) -> Vec<Column> {
     vec![
         Column { title: "SERVICE", width: name_width, drop_order: 0, sort: Some(SortColumn::Name), cell: name_cell },
-        Column { title: "ENV", width: 4, drop_order: 2, sort: Some(SortColumn::Name), cell: |s, svc, _| Line::from(env_badge(&s.theme, svc.env)) },
+        Column { title: "ENV", width: 4, drop_order: 3, sort: Some(SortColumn::Name), cell: |s, svc, _| Line::from(env_badge(&s.theme, svc.env)) },
         Column { title: "STATE", width: 10, drop_order: 1, sort: Some(SortColumn::State), cell: |s, svc, _| Line::from(state_span(&s.theme, svc.state)) },
-        Column { title: "HEALTH", width: 11, drop_order: 1, sort: Some(SortColumn::Health), cell: |s, svc, _| Line::from(health_span(&s.theme, svc.health)) },
-        Column { title: "REPL", width: 4, drop_order: 3, sort: Some(SortColumn::Replicas), cell: replicas_cell },
+        Column { title: "HEALTH", width: 11, drop_order: 3, sort: Some(SortColumn::Health), cell: |s, svc, _| Line::from(health_span(&s.theme, svc.health)) },
+        Column { title: "REPL", width: 4, drop_order: 2, sort: Some(SortColumn::Replicas), cell: replicas_cell },
         Column { title: "CPU cores", width: 13, drop_order: 0, sort: Some(SortColumn::Cpu), cell: cpu_cell },
         Column { title: "CPU%", width: GAUGE_WIDE, drop_order: 0, sort: Some(SortColumn::CpuOfLimit), cell: |s, svc, w| gauge(s, svc.cpu_of_limit(), w) },
         Column { title: "MEM MiB", width: 13, drop_order: 0, sort: Some(SortColumn::Memory), cell: memory_cell },
         Column { title: "MEM%", width: GAUGE_WIDE, drop_order: 0, sort: Some(SortColumn::MemoryOfLimit), cell: |s, svc, w| gauge(s, svc.memory_of_limit(), w) },
         Column { title: "RST", width: 3, drop_order: 4, sort: Some(SortColumn::Restarts), cell: restarts_cell },
         Column { title: "UPTIME", width: 6, drop_order: 5, sort: Some(SortColumn::Uptime), cell: |s, svc, _| Line::raw(since(svc.started_at, s.now)) },
-        Column { title: "ROUTE", width: 18, drop_order: 7, sort: None, cell: |s, svc, _| Line::styled(svc.route.clone().unwrap_or_default(), muted(&s.theme)) },
+        Column { title: "ROUTE", width: 18, drop_order: ROUTE_DROP, sort: None, cell: |s, svc, _| Line::styled(svc.route.clone().unwrap_or_default(), muted(&s.theme)) },
         Column { title: "IMAGE", width: 14, drop_order: 6, sort: Some(SortColumn::Image), cell: |_, svc, _| Line::raw(image_tag(&svc.image).to_string()) },
     ]
 }
@@ -46,8 +48,12 @@ fn columns(name_width: u16) -> Vec<Column> {
 /// and gives what is left to the last one.
 fn fit(mut columns: Vec<Column>, width: u16) -> Vec<Column> {
     let total = |cols: &[Column]| cols.iter().map(|c| c.width + 1).sum::<u16>();
+    // Routes go before the gauges narrow: a bar says more at a glance.
     if total(&columns) > width {
-        for column in columns.iter_mut().filter(|c| c.width == GAUGE_WIDE) {
+        columns.retain(|c| c.drop_order < ROUTE_DROP);
+    }
+    if total(&columns) > width {
+        for column in columns.iter_mut().filter(|c| c.title.ends_with('%')) {
             column.width = GAUGE_NARROW;
         }
     }
@@ -58,6 +64,17 @@ fn fit(mut columns: Vec<Column>, width: u16) -> Vec<Column> {
         if let Some(index) = columns.iter().rposition(|c| c.drop_order == drop) {
             columns.remove(index);
         }
+    }
+    // Without a HEALTH column, STATE says both: health when it has one, else the state.
+    if !columns.iter().any(|c| c.title == "HEALTH")
+        && let Some(state) = columns.iter_mut().find(|c| c.title == "STATE")
+    {
+        state.width = 11;
+        state.cell = status_cell;
+    }
+    let overflow = total(&columns).saturating_sub(width);
+    if let Some(name) = columns.first_mut() {
+        name.width = name.width.saturating_sub(overflow).max(NAME_MIN);
     }
     let spare = width.saturating_sub(total(&columns));
     if let Some(last) = columns.last_mut() {
@@ -160,13 +177,43 @@ fn record_layout(state: &State, inner: Rect, offset: usize, columns: &[Column]) 
     state.layout.header.set(header);
 }
 
-fn name_cell(state: &State, service: &Service, _: u16) -> Line<'static> {
-    let style = if service.replicas_running == 0 {
-        muted(&state.theme)
+fn status_cell(state: &State, service: &Service, _: u16) -> Line<'static> {
+    if service.state == ServiceState::Running && service.health != Health::None {
+        Line::from(health_span(&state.theme, service.health))
     } else {
-        base(&state.theme).add_modifier(Modifier::BOLD)
+        Line::from(state_span(&state.theme, service.state))
+    }
+}
+
+/// The service name, its environment suffix in the environment's colour, so prod and staging
+/// of an app read apart at a glance even when the ENV column does not fit.
+fn name_cell(state: &State, service: &Service, width: u16) -> Line<'static> {
+    let theme = &state.theme;
+    let style = if service.replicas_running == 0 {
+        muted(theme)
+    } else {
+        base(theme).add_modifier(Modifier::BOLD)
     };
-    Line::styled(format!("  {}", service.key.name), style)
+    let name = &service.key.name;
+    let room = usize::from(width).saturating_sub(2);
+    let suffix = match service.env {
+        Some(_) if service.key.project.is_some() => &name[service.app.len()..],
+        _ => "",
+    };
+    // Too long: shorten the app part, never the environment suffix.
+    let app = &name[..name.len() - suffix.len()];
+    let app_room = room.saturating_sub(suffix.chars().count());
+    let app_shown = if app.chars().count() <= app_room {
+        app.to_string()
+    } else {
+        let keep: String = app.chars().take(app_room.saturating_sub(1)).collect();
+        format!("{keep}…")
+    };
+    let mut spans = vec![Span::raw("  "), Span::styled(app_shown, style)];
+    if !suffix.is_empty() {
+        spans.push(Span::styled(suffix.to_string(), env_badge(theme, service.env).style));
+    }
+    Line::from(spans)
 }
 
 fn replicas_cell(state: &State, service: &Service, _: u16) -> Line<'static> {
@@ -238,8 +285,16 @@ fn render_sparklines(frame: &mut Frame, area: Rect, state: &State) {
         None => format!(" MEM {} MiB, no limit ", used(service.memory_bytes, mib)),
     };
     let width = usize::from(cpu_area.width.saturating_sub(2));
-    // Scaled to the limit when there is one, so a full sparkline means "at the limit".
-    let cpu_max = service.cpu_limit_cores.map(|l| (l * 100.0) as u64);
+    // Scaled to the limit, so a full sparkline means "at the limit"; without a limit, to the
+    // whole host, which is what such a service can take.
+    let host = state.snapshot.as_ref().map(|s| &s.host);
+    let host_cores = host.map_or(1.0, |h| f64::from(h.cpus.max(1)));
+    let cpu_max = (service.cpu_limit_cores.unwrap_or(host_cores) * 100.0) as u64;
+    let memory_max = service
+        .memory_limit_bytes
+        .or(host.map(|h| h.memory_bytes))
+        .unwrap_or(1)
+        >> 10;
     let cpu: Vec<u64> = history
         .map(|h| h.cpu.iter().rev().take(width).rev().map(|v| (*v * 10.0) as u64).collect())
         .unwrap_or_default();
@@ -250,18 +305,12 @@ fn render_sparklines(frame: &mut Frame, area: Rect, state: &State) {
         .data(&cpu)
         .style(Style::new().fg(level_color(state, service.cpu_of_limit().unwrap_or(0.0))))
         .block(block(theme, cpu_title));
-    let cpu_spark = match cpu_max {
-        Some(max) => cpu_spark.max(max * 10),
-        None => cpu_spark,
-    };
+    let cpu_spark = cpu_spark.max((cpu_max * 10).max(1));
     let memory_spark = Sparkline::default()
         .data(&memory)
         .style(Style::new().fg(level_color(state, service.memory_of_limit().unwrap_or(0.0))))
         .block(block(theme, memory_title));
-    let memory_spark = match service.memory_limit_bytes {
-        Some(limit) => memory_spark.max(limit >> 10),
-        None => memory_spark,
-    };
+    let memory_spark = memory_spark.max(memory_max.max(1));
     frame.render_widget(cpu_spark, cpu_area);
     frame.render_widget(memory_spark, memory_area);
 }

@@ -30,14 +30,6 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         Span::styled(format!(" ({:?}) ", state.context.kind).to_lowercase(), muted(theme)),
         Span::styled(state.context.host.clone(), base(theme)),
     ];
-    if let Some(snapshot) = &state.snapshot {
-        let host = &snapshot.host;
-        first.push(sep());
-        first.push(Span::styled(
-            format!("{} · Engine {} · API {}", host.name, host.engine_version, host.api_version),
-            muted(theme),
-        ));
-    }
     first.push(sep());
     first.push(connection_span(state));
     if state.guard.readonly {
@@ -45,6 +37,14 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         first.push(Span::styled(
             " READ-ONLY ",
             Style::new().fg(theme.header_fg.0).bg(theme.warn.0).add_modifier(Modifier::BOLD),
+        ));
+    }
+    if let Some(snapshot) = &state.snapshot {
+        let host = &snapshot.host;
+        first.push(sep());
+        first.push(Span::styled(
+            format!("{} · Engine {} · API {}", host.name, host.engine_version, host.api_version),
+            muted(theme),
         ));
     }
 
@@ -55,46 +55,35 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         let host_cores = f64::from(host.cpus.max(1));
         let cpu_alloc_pct = allocation.cpu_limit_cores * 100.0 / host_cores;
         let mem_alloc_pct = allocation.memory_limit_bytes as f64 * 100.0 / host.memory_bytes.max(1) as f64;
+        let over_badge = |over: bool| {
+            over.then(|| {
+                Span::styled(
+                    " ⚠ OVER-COMMITTED ",
+                    Style::new().fg(theme.header_fg.0).bg(theme.crit.0).add_modifier(Modifier::BOLD),
+                )
+            })
+        };
         let mut second = vec![
             Span::styled(" Host ", muted(theme)),
-            bold(format!("{} CPUs, {}", host.cpus, bytes(host.memory_bytes))),
+            bold(format!("{} CPUs {}", host.cpus, bytes(host.memory_bytes))),
             sep(),
-            Span::styled("Allocated ", muted(theme)),
+            Span::styled("Limits ", muted(theme)),
             Span::styled(
-                format!(
-                    "CPU {:.2}/{} cores {}",
-                    allocation.cpu_limit_cores,
-                    host.cpus,
-                    percent(cpu_alloc_pct)
-                ),
+                format!("CPU {:.2}/{} {} ", allocation.cpu_limit_cores, host.cpus, percent(cpu_alloc_pct)),
                 Style::new().fg(level_color(state, cpu_alloc_pct)),
             ),
-            Span::raw("  "),
-            Span::styled(
-                format!(
-                    "mem {}/{} {}",
-                    bytes(allocation.memory_limit_bytes),
-                    bytes(host.memory_bytes),
-                    percent(mem_alloc_pct)
-                ),
-                Style::new().fg(level_color(state, mem_alloc_pct)),
-            ),
         ];
-        let over = [
-            (allocation.cpu_overcommitted(host), "CPU"),
-            (allocation.memory_overcommitted(host), "memory"),
-        ]
-        .iter()
-        .filter(|(over, _)| *over)
-        .map(|(_, what)| *what)
-        .collect::<Vec<_>>();
-        if !over.is_empty() {
-            second.push(Span::raw("  "));
-            second.push(Span::styled(
-                format!(" ⚠ {} OVER-COMMITTED ", over.join(" + ")),
-                Style::new().fg(theme.header_fg.0).bg(theme.crit.0).add_modifier(Modifier::BOLD),
-            ));
-        }
+        second.extend(over_badge(allocation.cpu_overcommitted(host)));
+        second.push(Span::styled(
+            format!(
+                " mem {}/{} {} ",
+                bytes(allocation.memory_limit_bytes),
+                bytes(host.memory_bytes),
+                percent(mem_alloc_pct)
+            ),
+            Style::new().fg(level_color(state, mem_alloc_pct)),
+        ));
+        second.extend(over_badge(allocation.memory_overcommitted(host)));
         if !allocation.unlimited.is_empty() {
             second.push(sep());
             second.push(Span::styled(

@@ -165,3 +165,6 @@ pub fn no_limit(theme: &Theme) -> Span<'static> {
         Style::new().fg(theme.no_limit.0).add_modifier(Modifier::BOLD),
     )
 }
+
+#[cfg(test)]
+mod tests;

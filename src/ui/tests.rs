@@ -1,0 +1,183 @@
+//! Screen snapshots on ratatui's TestBackend, plus the colours of key cells (text snapshots
+//! do not show colour).
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::style::Color;
+
+use crate::app::{Msg, State, View, update};
+use crate::backend::BackendEvent;
+use crate::config::Theme;
+use crate::fixtures::{evergreen, now, state_with};
+use crate::model::ConnectionState;
+
+fn render(state: &State, width: u16, height: u16) -> Buffer {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
+    terminal.draw(|frame| super::draw(frame, state)).expect("draw");
+    terminal.backend().buffer().clone()
+}
+
+fn text(buffer: &Buffer) -> String {
+    let area = buffer.area;
+    (0..area.height)
+        .map(|y| {
+            (0..area.width)
+                .map(|x| buffer[(x, y)].symbol().to_string())
+                .collect::<String>()
+                .trim_end()
+                .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Position of the first cell of `needle` on screen.
+fn find(buffer: &Buffer, needle: &str) -> (u16, u16) {
+    let screen = text(buffer);
+    for (y, line) in screen.lines().enumerate() {
+        if let Some(byte) = line.find(needle) {
+            let x = line[..byte].chars().count();
+            return (x as u16, y as u16);
+        }
+    }
+    panic!("`{needle}` is not on screen:\n{screen}");
+}
+
+fn fg_at(buffer: &Buffer, needle: &str) -> Color {
+    let (x, y) = find(buffer, needle);
+    buffer[(x, y)].fg
+}
+
+fn with_history(mut state: State) -> State {
+    for i in 0..40 {
+        let snapshot = evergreen();
+        let mut usage = (*snapshot.usage).clone();
+        if let Some(sample) = usage.get_mut("a1") {
+            sample.cpu_percent = 5.0 + (i % 10) as f64 * 4.0;
+        }
+        let snapshot = crate::model::FleetSnapshot {
+            usage: std::sync::Arc::new(usage),
+            ..snapshot
+        };
+        update(&mut state, Msg::Backend(BackendEvent::Snapshot(Box::new(snapshot))));
+    }
+    state.now = now();
+    state.received_at = Some(now());
+    state
+}
+
+#[test]
+fn fleet_view() {
+    let state = with_history(state_with(Some(evergreen())));
+    insta::assert_snapshot!(text(&render(&state, 150, 30)));
+}
+
+#[test]
+fn fleet_view_80x24() {
+    let state = state_with(Some(evergreen()));
+    insta::assert_snapshot!(text(&render(&state, 80, 24)));
+}
+
+#[test]
+fn fleet_view_empty_engine() {
+    let mut state = state_with(Some(crate::model::FleetSnapshot {
+        host: crate::fixtures::host(),
+        ..Default::default()
+    }));
+    state.now = now();
+    insta::assert_snapshot!(text(&render(&state, 100, 16)));
+}
+
+#[test]
+fn engine_unreachable() {
+    let mut state = state_with(None);
+    update(
+        &mut state,
+        Msg::Backend(BackendEvent::Connection(ConnectionState::Disconnected {
+            error: "cannot reach the Docker engine at unix:///var/run/docker.sock: No such file or directory (os error 2)".into(),
+            since: now() - chrono::Duration::seconds(7),
+        })),
+    );
+    let screen = text(&render(&state, 100, 20));
+    assert!(screen.contains("unix:///var/run/docker.sock"));
+    assert!(screen.contains("systemctl start docker"));
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn disconnected_with_old_data_says_how_old() {
+    let mut state = state_with(Some(evergreen()));
+    update(
+        &mut state,
+        Msg::Backend(BackendEvent::Connection(ConnectionState::Disconnected {
+            error: "connection reset".into(),
+            since: now(),
+        })),
+    );
+    update(&mut state, Msg::Tick(now() + chrono::Duration::seconds(42)));
+    let screen = text(&render(&state, 140, 20));
+    assert!(screen.contains("DISCONNECTED for 42s, showing data 42s old"), "{screen}");
+    assert!(screen.contains("gradestatsweb-prod"), "the old data stays on screen");
+}
+
+#[test]
+fn detail_view_masks_secrets_until_revealed() {
+    let mut state = state_with(Some(evergreen()));
+    let key = state
+        .services
+        .iter()
+        .find(|s| s.key.name == "gradestatsweb-prod")
+        .map(|s| s.key.clone())
+        .expect("prod");
+    state.view = View::Detail(key);
+    let masked = text(&render(&state, 120, 44));
+    assert!(!masked.contains("hunter2"), "{masked}");
+    insta::assert_snapshot!(masked);
+    state.reveal_env = true;
+    assert!(text(&render(&state, 120, 44)).contains("SESSION_SECRET=hunter2"));
+}
+
+#[test]
+fn light_theme() {
+    let mut state = state_with(Some(evergreen()));
+    state.theme = Theme::built_in("light").expect("light theme");
+    let buffer = render(&state, 150, 30);
+    insta::assert_snapshot!(text(&buffer));
+    assert_eq!(buffer[(0, 5)].bg, state.theme.bg.0, "the light background is painted");
+    assert_eq!(fg_at(&buffer, "✗ unhealthy"), state.theme.crit.0);
+}
+
+#[test]
+fn help_overlay() {
+    let mut state = state_with(Some(evergreen()));
+    state.show_help = true;
+    insta::assert_snapshot!(text(&render(&state, 100, 30)));
+}
+
+#[test]
+fn key_cells_have_their_colours() {
+    let state = state_with(Some(evergreen()));
+    let theme = &state.theme;
+    let buffer = render(&state, 150, 30);
+    assert_eq!(fg_at(&buffer, "no limit"), theme.no_limit.0, "no limit stands out");
+    assert_eq!(fg_at(&buffer, "✗ unhealthy"), theme.crit.0);
+    assert_eq!(fg_at(&buffer, "✓ healthy"), theme.ok.0);
+    assert_eq!(fg_at(&buffer, "PROD"), theme.prod.0);
+    assert_eq!(fg_at(&buffer, "STG"), theme.staging.0);
+    assert_eq!(fg_at(&buffer, "OVER-COMMITTED"), theme.header_fg.0);
+    // thumbnailer runs at 98% of its CPU limit: critical.
+    assert_eq!(fg_at(&buffer, "▰▰▰▰▰  98%"), theme.crit.0);
+}
+
+#[test]
+fn threshold_colours() {
+    let state = state_with(None);
+    let theme = &state.theme;
+    assert_eq!(super::level_color(&state, 10.0), theme.ok.0);
+    assert_eq!(super::level_color(&state, 69.9), theme.ok.0);
+    assert_eq!(super::level_color(&state, 70.0), theme.warn.0);
+    assert_eq!(super::level_color(&state, 89.9), theme.warn.0);
+    assert_eq!(super::level_color(&state, 90.0), theme.crit.0);
+    assert_eq!(super::level_color(&state, 250.0), theme.crit.0);
+}
