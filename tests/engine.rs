@@ -1,0 +1,238 @@
+//! Against the real Docker engine: what dokk reports equals what `docker inspect` and
+//! `docker stats` say, and the live watcher sees changes as they happen.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Dokk, Project, docker_ok, wait_until};
+use serde_json::Value;
+
+fn status_json(dokk: &Dokk) -> Value {
+    let output = dokk.command().args(["status", "--json"]).output().expect("dokk runs");
+    assert!(
+        output.status.success(),
+        "dokk status failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("valid JSON")
+}
+
+fn service<'a>(status: &'a Value, project: &str, name: &str) -> &'a Value {
+    status["services"]
+        .as_array()
+        .expect("services")
+        .iter()
+        .find(|s| s["project"] == project && s["name"] == name)
+        .unwrap_or_else(|| panic!("{project}/{name} not in {status:#}"))
+}
+
+fn inspect(id: &str, format: &str) -> String {
+    docker_ok(&["inspect", "--format", format, id])
+}
+
+#[test]
+fn status_json_equals_docker_inspect() {
+    let project = Project::new("inspect");
+    let health = ["--health-cmd", "true", "--health-interval", "1s"];
+    let web_args = [&["--cpus", "0.5", "--memory", "256m"][..], &health[..]].concat();
+    let web1 = project.run("web-prod", 1, &web_args, &["sleep", "600"]);
+    let web2 = project.run("web-prod", 2, &web_args, &["sleep", "600"]);
+    let api = project.run(
+        "api",
+        1,
+        &["--cpu-quota", "25000", "--cpu-period", "100000", "--memory", "64m", "--memory-reservation", "32m",
+          "--health-cmd", "false", "--health-interval", "1s", "--health-retries", "1"],
+        &["sleep", "600"],
+    );
+    let worker = project.run("worker", 1, &[], &["sleep", "600"]);
+    let stopped = project.run("batch", 1, &["--cpus", "0.1"], &["true"]);
+    assert!(wait_until(Duration::from_secs(20), || {
+        inspect(&web1, "{{.State.Health.Status}}") == "healthy"
+            && inspect(&web2, "{{.State.Health.Status}}") == "healthy"
+            && inspect(&api, "{{.State.Health.Status}}") == "unhealthy"
+            && inspect(&stopped, "{{.State.Status}}") == "exited"
+    }));
+
+    let dokk = Dokk::new();
+    let status = status_json(&dokk);
+    assert_eq!(status["kind"], "docker");
+    assert_eq!(status["context"], "default");
+    let cpus: u64 = docker_ok(&["info", "--format", "{{.NCPU}}"]).parse().expect("NCPU");
+    let memory: u64 = docker_ok(&["info", "--format", "{{.MemTotal}}"]).parse().expect("MemTotal");
+    assert_eq!(status["host"]["cpus"], cpus);
+    assert_eq!(status["host"]["memory_bytes"], memory);
+
+    let web = service(&status, &project.name, "web-prod");
+    let nano: f64 = inspect(&web1, "{{.HostConfig.NanoCpus}}").parse().expect("NanoCpus");
+    let mem: u64 = inspect(&web1, "{{.HostConfig.Memory}}").parse().expect("Memory");
+    assert_eq!(web["replicas_running"], 2);
+    assert_eq!(web["replicas_total"], 2);
+    assert_eq!(web["health"], "healthy");
+    assert_eq!(web["env"], "prod");
+    assert_eq!(web["cpu_limit_cores"].as_f64(), Some(2.0 * nano / 1e9), "{web:#}");
+    assert_eq!(web["memory_limit_bytes"].as_u64(), Some(2 * mem));
+    assert_eq!(web["image"], common::IMAGE);
+    assert!(web["cpu_percent"].is_number(), "a usage sample: {web:#}");
+    assert!(web["memory_bytes"].as_u64().is_some_and(|m| m > 0));
+
+    let api_json = service(&status, &project.name, "api");
+    let quota: f64 = inspect(&api, "{{.HostConfig.CpuQuota}}").parse().expect("quota");
+    let period: f64 = inspect(&api, "{{.HostConfig.CpuPeriod}}").parse().expect("period");
+    assert_eq!(api_json["cpu_limit_cores"].as_f64(), Some(quota / period));
+    assert_eq!(api_json["memory_limit_bytes"].as_u64(), Some(64 << 20));
+    assert_eq!(api_json["health"], "unhealthy");
+
+    let worker_json = service(&status, &project.name, "worker");
+    assert_eq!(inspect(&worker, "{{.HostConfig.NanoCpus}} {{.HostConfig.Memory}}"), "0 0");
+    assert!(worker_json["cpu_limit_cores"].is_null(), "no limit is null, not 0: {worker_json:#}");
+    assert!(worker_json["memory_limit_bytes"].is_null());
+    assert!(status["allocated"]["unlimited"]
+        .as_array()
+        .expect("unlimited")
+        .iter()
+        .any(|n| n == &format!("{}-worker-1", project.name)));
+
+    let batch = service(&status, &project.name, "batch");
+    assert_eq!(batch["replicas_running"], 0);
+    assert_eq!(batch["replicas_total"], 1);
+    assert_eq!(batch["state"], "stopped");
+}
+
+#[test]
+fn cpu_reads_within_two_points_of_docker_stats() {
+    let project = Project::new("cpu");
+    let id = project.run("burner", 1, &["--cpus", "0.25"], &["sh", "-c", "while :; do :; done"]);
+    std::thread::sleep(Duration::from_secs(2));
+    let dokk = Dokk::new();
+    for attempt in 0..3 {
+        // Both sample the same second: dokk in a thread, `docker stats` here.
+        let handle = {
+            let mut command = dokk.command();
+            std::thread::spawn(move || command.args(["status", "--json"]).output().expect("dokk"))
+        };
+        let reference = docker_ok(&["stats", "--no-stream", "--format", "{{.CPUPerc}}", &id]);
+        let output = handle.join().expect("thread");
+        let status: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+        let ours = service(&status, &project.name, "burner")["cpu_percent"].as_f64().expect("cpu");
+        let theirs: f64 = reference.trim_end_matches('%').parse().expect("docker stats CPU%");
+        println!("attempt {attempt}: dokk {ours:.2}%, docker stats {theirs:.2}%");
+        assert!((15.0..=35.0).contains(&ours), "a 0.25-CPU busy loop reads about 25%, got {ours}");
+        if (ours - theirs).abs() <= 2.0 {
+            return;
+        }
+    }
+    panic!("dokk and docker stats differed by more than 2 points three times");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_container_started_while_watching_appears_within_two_seconds() {
+    use dokk::backend::BackendEvent;
+    let project = Project::new("live");
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    let watcher = dokk::backend::docker::spawn_watcher(
+        dokk::backend::docker::default_host(),
+        Duration::from_secs(1),
+        tx,
+    );
+    // Wait for the first snapshot.
+    let first = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let Some(BackendEvent::Snapshot(_)) = rx.recv().await {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(first.is_ok(), "no first snapshot");
+
+    let name = project.name.clone();
+    let id = tokio::task::spawn_blocking(move || {
+        let project = Project { name };
+        let id = project.run("late", 1, &["--cpus", "0.1"], &["sleep", "600"]);
+        std::mem::forget(project);
+        id
+    })
+    .await
+    .expect("docker run");
+    let started = Instant::now();
+    let seen = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match rx.recv().await {
+                Some(BackendEvent::Snapshot(s)) if s.containers.iter().any(|c| c.id == id && c.is_running()) => {
+                    return started.elapsed();
+                }
+                Some(_) => {}
+                None => panic!("watcher stopped"),
+            }
+        }
+    })
+    .await
+    .expect("the new container never appeared");
+    println!("appeared after {seen:?}");
+    assert!(seen < Duration::from_secs(2), "took {seen:?}");
+
+    // Removal shows too, and its stats stream is closed.
+    docker_ok(&["rm", "-f", &id]);
+    let gone = tokio::time::timeout(Duration::from_secs(3), async {
+        loop {
+            if let Some(BackendEvent::Snapshot(s)) = rx.recv().await
+                && !s.containers.iter().any(|c| c.id == id)
+            {
+                return s.open_streams;
+            }
+        }
+    })
+    .await
+    .expect("removal seen");
+    let running = docker_ok(&["ps", "-q"]).lines().count();
+    assert!(gone <= running, "{gone} stats streams for {running} running containers");
+    watcher.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn churn_leaves_no_stats_stream_behind() {
+    use dokk::backend::BackendEvent;
+    let project = Project::new("churn");
+    let (tx, mut rx) = tokio::sync::mpsc::channel(256);
+    let watcher = dokk::backend::docker::spawn_watcher(
+        dokk::backend::docker::default_host(),
+        Duration::from_millis(200),
+        tx,
+    );
+    let name = project.name.clone();
+    let churn = tokio::task::spawn_blocking(move || {
+        let project = Project { name };
+        for round in 0..15 {
+            let id = project.run("churn", round, &[], &["sleep", "600"]);
+            if round % 3 == 0 {
+                docker_ok(&["stop", "-t", "0", &id]);
+            }
+            docker_ok(&["rm", "-f", &id]);
+        }
+        std::mem::forget(project);
+    });
+    let mut last = None;
+    while !churn.is_finished() {
+        if let Ok(Some(BackendEvent::Snapshot(s))) = tokio::time::timeout(Duration::from_millis(500), rx.recv()).await {
+            last = Some(s);
+        }
+    }
+    churn.await.expect("churn");
+    // Let the last events arrive, then compare streams with what runs.
+    let settled = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            if let Some(BackendEvent::Snapshot(s)) = rx.recv().await {
+                let running = s.containers.iter().filter(|c| c.is_running()).count();
+                let ours = s.containers.iter().filter(|c| c.project.as_deref() == Some(project.name.as_str())).count();
+                if ours == 0 && s.open_streams <= running {
+                    return (s.open_streams, running);
+                }
+                last = Some(s);
+            }
+        }
+    })
+    .await;
+    assert!(settled.is_ok(), "streams never matched running containers; last: {:?}", last.map(|s| s.open_streams));
+    watcher.abort();
+}
