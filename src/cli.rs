@@ -6,7 +6,9 @@ use serde::Serialize;
 
 use crate::backend::docker;
 use crate::config::Context;
-use crate::model::{Allocation, Env, FleetSnapshot, Health, HostInfo, Service, ServiceState, group_services};
+use crate::model::{
+    Allocation, Env, FleetSnapshot, Health, HostInfo, Service, ServiceState, group_services,
+};
 use crate::ui::format::{bytes, cores, image_tag, mib, percent, since};
 
 #[derive(Debug, Serialize)]
@@ -89,7 +91,8 @@ pub async fn load_fleet(context: &Context) -> Result<FleetSnapshot, docker::Dock
     let client = docker::connect(&context.host).await?;
     let host = docker::host_info(&client, &context.host).await?;
     let ids = docker::list_ids(&client, &context.host).await?;
-    let containers = docker::inspect_all(&client, &context.host, ids.into_iter().map(|(id, _)| id)).await?;
+    let containers =
+        docker::inspect_all(&client, &context.host, ids.into_iter().map(|(id, _)| id)).await?;
     let usage = docker::sample_usage(&client, &containers).await;
     Ok(FleetSnapshot {
         host,
@@ -130,7 +133,12 @@ fn host_json(context: &Context, host: &HostInfo) -> HostJson {
 }
 
 /// `dokk status`: a table for people, `--json` for scripts.
-pub fn print_status(out: &mut impl Write, context: &Context, snapshot: &FleetSnapshot, json: bool) -> std::io::Result<()> {
+pub fn print_status(
+    out: &mut impl Write,
+    context: &Context,
+    snapshot: &FleetSnapshot,
+    json: bool,
+) -> std::io::Result<()> {
     if json {
         serde_json::to_writer_pretty(&mut *out, &status_json(context, snapshot))?;
         return writeln!(out);
@@ -140,7 +148,12 @@ pub fn print_status(out: &mut impl Write, context: &Context, snapshot: &FleetSna
     writeln!(
         out,
         "context {} ({}) · {} · Engine {} · {} CPUs, {}",
-        context.name, context.host, host.name, host.engine_version, host.cpus, bytes(host.memory_bytes)
+        context.name,
+        context.host,
+        host.name,
+        host.engine_version,
+        host.cpus,
+        bytes(host.memory_bytes)
     )?;
     let mut warnings = Vec::new();
     if allocation.cpu_overcommitted(host) {
@@ -156,11 +169,19 @@ pub fn print_status(out: &mut impl Write, context: &Context, snapshot: &FleetSna
         host.cpus,
         bytes(allocation.memory_limit_bytes),
         bytes(host.memory_bytes),
-        if warnings.is_empty() { String::new() } else { format!("  ⚠ {}", warnings.join(", ")) },
+        if warnings.is_empty() {
+            String::new()
+        } else {
+            format!("  ⚠ {}", warnings.join(", "))
+        },
         if allocation.unlimited.is_empty() {
             String::new()
         } else {
-            format!("  ({} running without limit: {})", allocation.unlimited.len(), allocation.unlimited.join(", "))
+            format!(
+                "  ({} running without limit: {})",
+                allocation.unlimited.len(),
+                allocation.unlimited.join(", ")
+            )
         }
     )?;
     writeln!(out)?;
@@ -173,14 +194,29 @@ pub fn print_status(out: &mut impl Write, context: &Context, snapshot: &FleetSna
             [
                 s.key.project_label().to_string(),
                 s.key.name.clone(),
-                format!("{}{}", s.state.label(), if s.health == Health::None { String::new() } else { format!(" ({})", s.health.label()) }),
+                format!(
+                    "{}{}",
+                    s.state.label(),
+                    if s.health == Health::None {
+                        String::new()
+                    } else {
+                        format!(" ({})", s.health.label())
+                    }
+                ),
                 format!("{}/{}", s.replicas_running, s.replicas_total),
                 match s.cpu_limit_cores {
-                    Some(limit) => format!("{cpu}/{limit:.2} {}", s.cpu_of_limit().map_or(String::new(), percent)),
+                    Some(limit) => format!(
+                        "{cpu}/{limit:.2} {}",
+                        s.cpu_of_limit().map_or(String::new(), percent)
+                    ),
                     None => format!("{cpu}/no limit"),
                 },
                 match s.memory_limit_bytes {
-                    Some(limit) => format!("{memory}/{} MiB {}", mib(limit), s.memory_of_limit().map_or(String::new(), percent)),
+                    Some(limit) => format!(
+                        "{memory}/{} MiB {}",
+                        mib(limit),
+                        s.memory_of_limit().map_or(String::new(), percent)
+                    ),
                     None => format!("{memory} MiB/no limit"),
                 },
                 s.restarts.to_string(),
@@ -190,7 +226,18 @@ pub fn print_status(out: &mut impl Write, context: &Context, snapshot: &FleetSna
             ]
         })
         .collect();
-    let header = ["PROJECT", "SERVICE", "STATE", "REPL", "CPU cores", "MEMORY", "RST", "UPTIME", "IMAGE", "ROUTE"];
+    let header = [
+        "PROJECT",
+        "SERVICE",
+        "STATE",
+        "REPL",
+        "CPU cores",
+        "MEMORY",
+        "RST",
+        "UPTIME",
+        "IMAGE",
+        "ROUTE",
+    ];
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
@@ -198,7 +245,11 @@ pub fn print_status(out: &mut impl Write, context: &Context, snapshot: &FleetSna
         }
     }
     let print_row = |out: &mut dyn Write, cells: Vec<&str>| -> std::io::Result<()> {
-        let line: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        let line: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
         writeln!(out, "{}", line.join("  ").trim_end())
     };
     print_row(out, header.to_vec())?;

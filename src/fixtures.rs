@@ -18,7 +18,9 @@ use crate::config::{Context, ContextKind, Theme, Thresholds};
 use crate::model::{Container, FleetSnapshot, HostInfo, Usage};
 
 pub fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 22, 3, 0, 0).single().unwrap_or_default()
+    Utc.with_ymd_and_hms(2026, 11, 22, 3, 0, 0)
+        .single()
+        .unwrap_or_default()
 }
 
 /// A container as `docker inspect` returns it.
@@ -65,7 +67,10 @@ pub fn inspect(spec: &Spec) -> ContainerInspectResponse {
     if let Some(project) = spec.project {
         labels.insert("com.docker.compose.project".into(), project.into());
         labels.insert("com.docker.compose.service".into(), spec.service.into());
-        labels.insert("com.docker.compose.container-number".into(), spec.number.to_string());
+        labels.insert(
+            "com.docker.compose.container-number".into(),
+            spec.number.to_string(),
+        );
         labels.insert("com.docker.compose.oneoff".into(), "False".into());
     }
     let name = match spec.project {
@@ -96,9 +101,19 @@ pub fn inspect(spec: &Spec) -> ContainerInspectResponse {
             image: Some(spec.image.into()),
             labels: Some(labels),
             env: Some(spec.env.iter().map(|s| s.to_string()).collect()),
-            cmd: Some(vec!["httpd".into(), "-f".into(), "-p".into(), "3000".into()]),
+            cmd: Some(vec![
+                "httpd".into(),
+                "-f".into(),
+                "-p".into(),
+                "3000".into(),
+            ]),
             healthcheck: spec.health.map(|_| HealthConfig {
-                test: Some(vec!["CMD".into(), "wget".into(), "-q".into(), "http://127.0.0.1:3000/".into()]),
+                test: Some(vec![
+                    "CMD".into(),
+                    "wget".into(),
+                    "-q".into(),
+                    "http://127.0.0.1:3000/".into(),
+                ]),
                 interval: Some(5_000_000_000),
                 timeout: Some(2_000_000_000),
                 retries: Some(3),
@@ -116,7 +131,10 @@ pub fn inspect(spec: &Spec) -> ContainerInspectResponse {
             ..Default::default()
         }),
         network_settings: Some(NetworkSettings {
-            networks: Some(HashMap::from([("evergreen_traefik".to_string(), EndpointSettings::default())])),
+            networks: Some(HashMap::from([(
+                "evergreen_traefik".to_string(),
+                EndpointSettings::default(),
+            )])),
             ..Default::default()
         }),
         ..Default::default()
@@ -134,25 +152,130 @@ const ROUTER: &str = "traefik.http.routers.gradestatsweb-prod.rule";
 pub fn evergreen() -> FleetSnapshot {
     use HealthStatusEnum::{HEALTHY, UNHEALTHY};
     let specs = [
-        Spec { id: "a1", service: "gradestatsweb-prod", health: Some(HEALTHY), labels: vec![(ROUTER, "Host(`grades.no`)")], env: vec!["NODE_ENV=production", "SESSION_SECRET=hunter2"], ..Spec::default() },
-        Spec { id: "a2", service: "gradestatsweb-staging", health: Some(HEALTHY), nano_cpus: Some(250_000_000), memory: Some(256 << 20), ..Spec::default() },
-        Spec { id: "b1", service: "monoweb-prod", health: Some(HEALTHY), ..Spec::default() },
-        Spec { id: "b2", service: "monoweb-prod", number: 2, health: Some(HEALTHY), ..Spec::default() },
-        Spec { id: "c1", service: "cron-worker", nano_cpus: None, memory: None, ..Spec::default() },
-        Spec { id: "d1", service: "flaky-api", health: Some(UNHEALTHY), nano_cpus: Some(250_000_000), memory: Some(128 << 20), restarts: 4, ..Spec::default() },
-        Spec { id: "e1", service: "thumbnailer", nano_cpus: Some(300_000_000), memory: Some(128 << 20), ..Spec::default() },
-        Spec { id: "f1", service: "old-importer", running: false, ..Spec::default() },
-        Spec { id: "g1", project: None, service: "adhoc-debug", nano_cpus: None, memory: None, ..Spec::default() },
+        Spec {
+            id: "a1",
+            service: "gradestatsweb-prod",
+            health: Some(HEALTHY),
+            labels: vec![(ROUTER, "Host(`grades.no`)")],
+            env: vec!["NODE_ENV=production", "SESSION_SECRET=hunter2"],
+            ..Spec::default()
+        },
+        Spec {
+            id: "a2",
+            service: "gradestatsweb-staging",
+            health: Some(HEALTHY),
+            nano_cpus: Some(250_000_000),
+            memory: Some(256 << 20),
+            ..Spec::default()
+        },
+        Spec {
+            id: "b1",
+            service: "monoweb-prod",
+            health: Some(HEALTHY),
+            ..Spec::default()
+        },
+        Spec {
+            id: "b2",
+            service: "monoweb-prod",
+            number: 2,
+            health: Some(HEALTHY),
+            ..Spec::default()
+        },
+        Spec {
+            id: "c1",
+            service: "cron-worker",
+            nano_cpus: None,
+            memory: None,
+            ..Spec::default()
+        },
+        Spec {
+            id: "d1",
+            service: "flaky-api",
+            health: Some(UNHEALTHY),
+            nano_cpus: Some(250_000_000),
+            memory: Some(128 << 20),
+            restarts: 4,
+            ..Spec::default()
+        },
+        Spec {
+            id: "e1",
+            service: "thumbnailer",
+            nano_cpus: Some(300_000_000),
+            memory: Some(128 << 20),
+            ..Spec::default()
+        },
+        Spec {
+            id: "f1",
+            service: "old-importer",
+            running: false,
+            ..Spec::default()
+        },
+        Spec {
+            id: "g1",
+            project: None,
+            service: "adhoc-debug",
+            nano_cpus: None,
+            memory: None,
+            ..Spec::default()
+        },
     ];
     let usage = HashMap::from([
-        ("a1".to_string(), Usage { cpu_percent: 12.0, memory_bytes: 200 << 20 }),
-        ("a2".to_string(), Usage { cpu_percent: 1.5, memory_bytes: 60 << 20 }),
-        ("b1".to_string(), Usage { cpu_percent: 20.0, memory_bytes: 300 << 20 }),
-        ("b2".to_string(), Usage { cpu_percent: 22.0, memory_bytes: 310 << 20 }),
-        ("c1".to_string(), Usage { cpu_percent: 0.4, memory_bytes: 2 << 20 }),
-        ("d1".to_string(), Usage { cpu_percent: 3.0, memory_bytes: 120 << 20 }),
-        ("e1".to_string(), Usage { cpu_percent: 29.5, memory_bytes: 1 << 20 }),
-        ("g1".to_string(), Usage { cpu_percent: 0.0, memory_bytes: 1 << 20 }),
+        (
+            "a1".to_string(),
+            Usage {
+                cpu_percent: 12.0,
+                memory_bytes: 200 << 20,
+            },
+        ),
+        (
+            "a2".to_string(),
+            Usage {
+                cpu_percent: 1.5,
+                memory_bytes: 60 << 20,
+            },
+        ),
+        (
+            "b1".to_string(),
+            Usage {
+                cpu_percent: 20.0,
+                memory_bytes: 300 << 20,
+            },
+        ),
+        (
+            "b2".to_string(),
+            Usage {
+                cpu_percent: 22.0,
+                memory_bytes: 310 << 20,
+            },
+        ),
+        (
+            "c1".to_string(),
+            Usage {
+                cpu_percent: 0.4,
+                memory_bytes: 2 << 20,
+            },
+        ),
+        (
+            "d1".to_string(),
+            Usage {
+                cpu_percent: 3.0,
+                memory_bytes: 120 << 20,
+            },
+        ),
+        (
+            "e1".to_string(),
+            Usage {
+                cpu_percent: 29.5,
+                memory_bytes: 1 << 20,
+            },
+        ),
+        (
+            "g1".to_string(),
+            Usage {
+                cpu_percent: 0.0,
+                memory_bytes: 1 << 20,
+            },
+        ),
     ]);
     FleetSnapshot {
         host: host(),
@@ -193,7 +316,10 @@ pub fn state_with(snapshot: Option<FleetSnapshot>) -> State {
         Thresholds::default(),
     );
     if let Some(snapshot) = snapshot {
-        crate::app::update(&mut state, crate::app::Msg::Backend(BackendEvent::Snapshot(Box::new(snapshot))));
+        crate::app::update(
+            &mut state,
+            crate::app::Msg::Backend(BackendEvent::Snapshot(Box::new(snapshot))),
+        );
     }
     state.now = now();
     state.received_at = state.received_at.map(|_| now());

@@ -7,10 +7,16 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mutation {
     /// Run a command in a container (a shell can change anything in it).
-    Exec { container: String },
+    Exec {
+        container: String,
+    },
     /// Replace a service's containers or task definition.
-    Deploy { service: String },
-    Rollback { service: String },
+    Deploy {
+        service: String,
+    },
+    Rollback {
+        service: String,
+    },
 }
 
 impl fmt::Display for Mutation {
@@ -24,7 +30,9 @@ impl fmt::Display for Mutation {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("refused: {mutation} changes the fleet, and context `{context}` is read-only (--readonly or readonly = true)")]
+#[error(
+    "refused: {mutation} changes the fleet, and context `{context}` is read-only (--readonly or readonly = true)"
+)]
 pub struct Refused {
     pub mutation: String,
     pub context: String,

@@ -4,9 +4,9 @@ pub mod app;
 pub mod backend;
 pub mod cli;
 pub mod config;
+#[cfg(test)]
+pub mod fixtures;
 pub mod guard;
 pub mod model;
 pub mod tui;
 pub mod ui;
-#[cfg(test)]
-pub mod fixtures;

@@ -95,9 +95,15 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Status { json } => {
             let snapshot = runtime
                 .block_on(dokk::cli::load_fleet(&context))
-                .map_err(|e| anyhow::anyhow!("{e}\n{}", dokk::backend::docker::connection_hint(&context.host)))?;
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "{e}\n{}",
+                        dokk::backend::docker::connection_hint(&context.host)
+                    )
+                })?;
             let mut out = std::io::stdout().lock();
-            dokk::cli::print_status(&mut out, &context, &snapshot, json).map_err(anyhow::Error::from)?;
+            dokk::cli::print_status(&mut out, &context, &snapshot, json)
+                .map_err(anyhow::Error::from)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Ui => {
@@ -114,10 +120,18 @@ fn init_logging() -> Option<tracing_appender::non_blocking::WorkerGuard> {
     let path = dokk::tui::log_path()?;
     let dir = path.parent()?;
     std::fs::create_dir_all(dir).ok()?;
-    let file = std::fs::OpenOptions::new().create(true).append(true).open(&path).ok()?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .ok()?;
     let (writer, guard) = tracing_appender::non_blocking(file);
     let filter = tracing_subscriber::EnvFilter::try_from_env("DOKK_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_writer(writer).with_ansi(false).with_env_filter(filter).init();
+    tracing_subscriber::fmt()
+        .with_writer(writer)
+        .with_ansi(false)
+        .with_env_filter(filter)
+        .init();
     Some(guard)
 }

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event, EventStream};
 use crossterm::execute;
-use crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode};
+use crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
 use futures_util::StreamExt;
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
@@ -23,7 +25,12 @@ type Term = Terminal<CrosstermBackend<Stdout>>;
 /// Puts the terminal back as it was. Safe to call more than once.
 pub fn restore_terminal() {
     let _ = disable_raw_mode();
-    let _ = execute!(io::stdout(), DisableMouseCapture, LeaveAlternateScreen, crossterm::cursor::Show);
+    let _ = execute!(
+        io::stdout(),
+        DisableMouseCapture,
+        LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
 }
 
 /// Restores the terminal before the default hook prints a panic.
@@ -59,8 +66,11 @@ impl Drop for TerminalGuard {
 pub async fn run(config: Config, mut state: State) -> anyhow::Result<()> {
     let mut terminal = TerminalGuard::new()?;
     let (events_tx, mut events_rx) = mpsc::channel::<BackendEvent>(64);
-    let mut watcher: JoinHandle<()> =
-        spawn_watcher(state.context.host.clone(), state.context.refresh, events_tx.clone());
+    let mut watcher: JoinHandle<()> = spawn_watcher(
+        state.context.host.clone(),
+        state.context.refresh,
+        events_tx.clone(),
+    );
     let mut input = EventStream::new();
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -95,7 +105,8 @@ pub async fn run(config: Config, mut state: State) -> anyhow::Result<()> {
                     Ok(context) => {
                         watcher.abort();
                         while events_rx.try_recv().is_ok() {}
-                        watcher = spawn_watcher(context.host.clone(), context.refresh, events_tx.clone());
+                        watcher =
+                            spawn_watcher(context.host.clone(), context.refresh, events_tx.clone());
                         app::switch_context(&mut state, context);
                         state.flash(format!("switched to context {name}"), false);
                     }

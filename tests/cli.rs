@@ -17,25 +17,39 @@ fn malformed_config_prints_file_line_column_and_exits_2() {
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     let location = format!("{}:5:14:", dokk.config().display());
     assert!(stderr.contains(&location), "{stderr}");
-    assert!(stderr.contains("expected u64") || stderr.contains("integer"), "{stderr}");
+    assert!(
+        stderr.contains("expected u64") || stderr.contains("integer"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
 #[test]
 fn unknown_key_names_its_line() {
     let dokk = Dokk::new();
-    std::fs::write(dokk.config(), "[contexts.prod]\nkind = \"docker\"\nreadonyl = true\n").expect("write");
+    std::fs::write(
+        dokk.config(),
+        "[contexts.prod]\nkind = \"docker\"\nreadonyl = true\n",
+    )
+    .expect("write");
     let output = dokk.command().output().expect("dokk runs");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains(":3:1:") && stderr.contains("readonyl"), "{stderr}");
+    assert!(
+        stderr.contains(":3:1:") && stderr.contains("readonyl"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn unknown_context_lists_known_ones_and_exits_2() {
     let dokk = Dokk::new();
     std::fs::write(dokk.config(), "[contexts.evergreen]\nkind = \"docker\"\n").expect("write");
-    let output = dokk.command().args(["status", "--context", "prod"]).output().expect("dokk runs");
+    let output = dokk
+        .command()
+        .args(["status", "--context", "prod"])
+        .output()
+        .expect("dokk runs");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("unknown context `prod`"), "{stderr}");
@@ -55,7 +69,10 @@ fn bad_theme_file_names_its_line_and_exits_2() {
         .expect("dokk runs");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("mine.toml:1:6:") && stderr.contains("not a colour"), "{stderr}");
+    assert!(
+        stderr.contains("mine.toml:1:6:") && stderr.contains("not a colour"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -69,6 +86,9 @@ fn unreachable_engine_in_status_is_exit_1_with_a_hint() {
         .expect("dokk runs");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("unix:///nonexistent/docker.sock"), "{stderr}");
+    assert!(
+        stderr.contains("unix:///nonexistent/docker.sock"),
+        "{stderr}"
+    );
     assert!(stderr.contains("systemctl start docker"), "{stderr}");
 }

@@ -9,7 +9,11 @@ use common::{Dokk, Project, docker_ok, wait_until};
 use serde_json::Value;
 
 fn status_json(dokk: &Dokk) -> Value {
-    let output = dokk.command().args(["status", "--json"]).output().expect("dokk runs");
+    let output = dokk
+        .command()
+        .args(["status", "--json"])
+        .output()
+        .expect("dokk runs");
     assert!(
         output.status.success(),
         "dokk status failed: {}",
@@ -41,8 +45,22 @@ fn status_json_equals_docker_inspect() {
     let api = project.run(
         "api",
         1,
-        &["--cpu-quota", "25000", "--cpu-period", "100000", "--memory", "64m", "--memory-reservation", "32m",
-          "--health-cmd", "false", "--health-interval", "1s", "--health-retries", "1"],
+        &[
+            "--cpu-quota",
+            "25000",
+            "--cpu-period",
+            "100000",
+            "--memory",
+            "64m",
+            "--memory-reservation",
+            "32m",
+            "--health-cmd",
+            "false",
+            "--health-interval",
+            "1s",
+            "--health-retries",
+            "1",
+        ],
         &["sleep", "600"],
     );
     let worker = project.run("worker", 1, &[], &["sleep", "600"]);
@@ -58,40 +76,64 @@ fn status_json_equals_docker_inspect() {
     let status = status_json(&dokk);
     assert_eq!(status["kind"], "docker");
     assert_eq!(status["context"], "default");
-    let cpus: u64 = docker_ok(&["info", "--format", "{{.NCPU}}"]).parse().expect("NCPU");
-    let memory: u64 = docker_ok(&["info", "--format", "{{.MemTotal}}"]).parse().expect("MemTotal");
+    let cpus: u64 = docker_ok(&["info", "--format", "{{.NCPU}}"])
+        .parse()
+        .expect("NCPU");
+    let memory: u64 = docker_ok(&["info", "--format", "{{.MemTotal}}"])
+        .parse()
+        .expect("MemTotal");
     assert_eq!(status["host"]["cpus"], cpus);
     assert_eq!(status["host"]["memory_bytes"], memory);
 
     let web = service(&status, &project.name, "web-prod");
-    let nano: f64 = inspect(&web1, "{{.HostConfig.NanoCpus}}").parse().expect("NanoCpus");
-    let mem: u64 = inspect(&web1, "{{.HostConfig.Memory}}").parse().expect("Memory");
+    let nano: f64 = inspect(&web1, "{{.HostConfig.NanoCpus}}")
+        .parse()
+        .expect("NanoCpus");
+    let mem: u64 = inspect(&web1, "{{.HostConfig.Memory}}")
+        .parse()
+        .expect("Memory");
     assert_eq!(web["replicas_running"], 2);
     assert_eq!(web["replicas_total"], 2);
     assert_eq!(web["health"], "healthy");
     assert_eq!(web["env"], "prod");
-    assert_eq!(web["cpu_limit_cores"].as_f64(), Some(2.0 * nano / 1e9), "{web:#}");
+    assert_eq!(
+        web["cpu_limit_cores"].as_f64(),
+        Some(2.0 * nano / 1e9),
+        "{web:#}"
+    );
     assert_eq!(web["memory_limit_bytes"].as_u64(), Some(2 * mem));
     assert_eq!(web["image"], common::IMAGE);
     assert!(web["cpu_percent"].is_number(), "a usage sample: {web:#}");
     assert!(web["memory_bytes"].as_u64().is_some_and(|m| m > 0));
 
     let api_json = service(&status, &project.name, "api");
-    let quota: f64 = inspect(&api, "{{.HostConfig.CpuQuota}}").parse().expect("quota");
-    let period: f64 = inspect(&api, "{{.HostConfig.CpuPeriod}}").parse().expect("period");
+    let quota: f64 = inspect(&api, "{{.HostConfig.CpuQuota}}")
+        .parse()
+        .expect("quota");
+    let period: f64 = inspect(&api, "{{.HostConfig.CpuPeriod}}")
+        .parse()
+        .expect("period");
     assert_eq!(api_json["cpu_limit_cores"].as_f64(), Some(quota / period));
     assert_eq!(api_json["memory_limit_bytes"].as_u64(), Some(64 << 20));
     assert_eq!(api_json["health"], "unhealthy");
 
     let worker_json = service(&status, &project.name, "worker");
-    assert_eq!(inspect(&worker, "{{.HostConfig.NanoCpus}} {{.HostConfig.Memory}}"), "0 0");
-    assert!(worker_json["cpu_limit_cores"].is_null(), "no limit is null, not 0: {worker_json:#}");
+    assert_eq!(
+        inspect(&worker, "{{.HostConfig.NanoCpus}} {{.HostConfig.Memory}}"),
+        "0 0"
+    );
+    assert!(
+        worker_json["cpu_limit_cores"].is_null(),
+        "no limit is null, not 0: {worker_json:#}"
+    );
     assert!(worker_json["memory_limit_bytes"].is_null());
-    assert!(status["allocated"]["unlimited"]
-        .as_array()
-        .expect("unlimited")
-        .iter()
-        .any(|n| n == &format!("{}-worker-1", project.name)));
+    assert!(
+        status["allocated"]["unlimited"]
+            .as_array()
+            .expect("unlimited")
+            .iter()
+            .any(|n| n == &format!("{}-worker-1", project.name))
+    );
 
     let batch = service(&status, &project.name, "batch");
     assert_eq!(batch["replicas_running"], 0);
@@ -102,7 +144,12 @@ fn status_json_equals_docker_inspect() {
 #[test]
 fn cpu_reads_within_two_points_of_docker_stats() {
     let project = Project::new("cpu");
-    let id = project.run("burner", 1, &["--cpus", "0.25"], &["sh", "-c", "while :; do :; done"]);
+    let id = project.run(
+        "burner",
+        1,
+        &["--cpus", "0.25"],
+        &["sh", "-c", "while :; do :; done"],
+    );
     std::thread::sleep(Duration::from_secs(2));
     let dokk = Dokk::new();
     for attempt in 0..3 {
@@ -114,10 +161,18 @@ fn cpu_reads_within_two_points_of_docker_stats() {
         let reference = docker_ok(&["stats", "--no-stream", "--format", "{{.CPUPerc}}", &id]);
         let output = handle.join().expect("thread");
         let status: Value = serde_json::from_slice(&output.stdout).expect("JSON");
-        let ours = service(&status, &project.name, "burner")["cpu_percent"].as_f64().expect("cpu");
-        let theirs: f64 = reference.trim_end_matches('%').parse().expect("docker stats CPU%");
+        let ours = service(&status, &project.name, "burner")["cpu_percent"]
+            .as_f64()
+            .expect("cpu");
+        let theirs: f64 = reference
+            .trim_end_matches('%')
+            .parse()
+            .expect("docker stats CPU%");
         println!("attempt {attempt}: dokk {ours:.2}%, docker stats {theirs:.2}%");
-        assert!((15.0..=35.0).contains(&ours), "a 0.25-CPU busy loop reads about 25%, got {ours}");
+        assert!(
+            (15.0..=35.0).contains(&ours),
+            "a 0.25-CPU busy loop reads about 25%, got {ours}"
+        );
         if (ours - theirs).abs() <= 2.0 {
             return;
         }
@@ -159,7 +214,9 @@ async fn a_container_started_while_watching_appears_within_two_seconds() {
     let seen = tokio::time::timeout(Duration::from_secs(5), async {
         loop {
             match rx.recv().await {
-                Some(BackendEvent::Snapshot(s)) if s.containers.iter().any(|c| c.id == id && c.is_running()) => {
+                Some(BackendEvent::Snapshot(s))
+                    if s.containers.iter().any(|c| c.id == id && c.is_running()) =>
+                {
                     return started.elapsed();
                 }
                 Some(_) => {}
@@ -186,7 +243,10 @@ async fn a_container_started_while_watching_appears_within_two_seconds() {
     .await
     .expect("removal seen");
     let running = docker_ok(&["ps", "-q"]).lines().count();
-    assert!(gone <= running, "{gone} stats streams for {running} running containers");
+    assert!(
+        gone <= running,
+        "{gone} stats streams for {running} running containers"
+    );
     watcher.abort();
 }
 
@@ -214,7 +274,9 @@ async fn churn_leaves_no_stats_stream_behind() {
     });
     let mut last = None;
     while !churn.is_finished() {
-        if let Ok(Some(BackendEvent::Snapshot(s))) = tokio::time::timeout(Duration::from_millis(500), rx.recv()).await {
+        if let Ok(Some(BackendEvent::Snapshot(s))) =
+            tokio::time::timeout(Duration::from_millis(500), rx.recv()).await
+        {
             last = Some(s);
         }
     }
@@ -224,7 +286,11 @@ async fn churn_leaves_no_stats_stream_behind() {
         loop {
             if let Some(BackendEvent::Snapshot(s)) = rx.recv().await {
                 let running = s.containers.iter().filter(|c| c.is_running()).count();
-                let ours = s.containers.iter().filter(|c| c.project.as_deref() == Some(project.name.as_str())).count();
+                let ours = s
+                    .containers
+                    .iter()
+                    .filter(|c| c.project.as_deref() == Some(project.name.as_str()))
+                    .count();
                 if ours == 0 && s.open_streams <= running {
                     return (s.open_streams, running);
                 }
@@ -233,6 +299,10 @@ async fn churn_leaves_no_stats_stream_behind() {
         }
     })
     .await;
-    assert!(settled.is_ok(), "streams never matched running containers; last: {:?}", last.map(|s| s.open_streams));
+    assert!(
+        settled.is_ok(),
+        "streams never matched running containers; last: {:?}",
+        last.map(|s| s.open_streams)
+    );
     watcher.abort();
 }

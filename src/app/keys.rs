@@ -1,7 +1,9 @@
 //! Keys and mouse, in the style of k9s: `?` help, `/` filter, `:` command, Enter, Esc, `q`,
 //! arrows and vim motions, Shift+letter to sort.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
 use ratatui::layout::Position;
 
 use super::{DisplayRow, Effect, Prompt, SortColumn, State, View, display_rows};
@@ -133,8 +135,12 @@ fn on_detail_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
                 false,
             );
         }
-        KeyCode::Down | KeyCode::Char('j') => state.detail_scroll = state.detail_scroll.saturating_add(1),
-        KeyCode::Up | KeyCode::Char('k') => state.detail_scroll = state.detail_scroll.saturating_sub(1),
+        KeyCode::Down | KeyCode::Char('j') => {
+            state.detail_scroll = state.detail_scroll.saturating_add(1)
+        }
+        KeyCode::Up | KeyCode::Char('k') => {
+            state.detail_scroll = state.detail_scroll.saturating_sub(1)
+        }
         KeyCode::PageDown => state.detail_scroll = state.detail_scroll.saturating_add(PAGE as u16),
         KeyCode::PageUp => state.detail_scroll = state.detail_scroll.saturating_sub(PAGE as u16),
         KeyCode::Home | KeyCode::Char('g') => state.detail_scroll = 0,
@@ -191,7 +197,10 @@ fn run_command(state: &mut State, command: &str) -> Vec<Effect> {
         ("help" | "h", _) => state.show_help = true,
         ("ctx" | "context", "") => {
             let list = state.contexts.join(", ");
-            state.flash(format!("contexts: {list} (now: {})", state.context.name), false);
+            state.flash(
+                format!("contexts: {list} (now: {})", state.context.name),
+                false,
+            );
         }
         ("ctx" | "context", name) => {
             if state.contexts.iter().any(|c| c == name) {
@@ -241,8 +250,12 @@ pub fn on_mouse(state: &mut State, mouse: MouseEvent) -> Vec<Effect> {
         (View::Fleet, MouseEventKind::ScrollDown) => {
             state.selected = (state.selected + 1).min(state.rows.len().saturating_sub(1))
         }
-        (View::Fleet, MouseEventKind::ScrollUp) => state.selected = state.selected.saturating_sub(1),
-        (View::Fleet, MouseEventKind::Down(MouseButton::Left)) => click(state, mouse.column, mouse.row),
+        (View::Fleet, MouseEventKind::ScrollUp) => {
+            state.selected = state.selected.saturating_sub(1)
+        }
+        (View::Fleet, MouseEventKind::Down(MouseButton::Left)) => {
+            click(state, mouse.column, mouse.row)
+        }
         _ => {}
     }
     Vec::new()
@@ -257,13 +270,19 @@ fn click(state: &mut State, column: u16, row: u16) {
     }
     if row == area.y {
         let header = state.layout.header.get();
-        if let Some((_, _, Some(sort))) = header.iter().find(|(start, end, _)| (*start..*end).contains(&column)) {
+        if let Some((_, _, Some(sort))) = header
+            .iter()
+            .find(|(start, end, _)| (*start..*end).contains(&column))
+        {
             state.set_sort(*sort);
         }
         return;
     }
     let line = state.layout.offset.get() + usize::from(row - area.y - 1);
-    if let Some(DisplayRow::Service { row, .. }) = display_rows(&state.services, &state.rows).get(line).copied() {
+    if let Some(DisplayRow::Service { row, .. }) = display_rows(&state.services, &state.rows)
+        .get(line)
+        .copied()
+    {
         if row == state.selected {
             open_detail(state);
         } else {

@@ -18,7 +18,9 @@ use ratatui::layout::Rect;
 use crate::backend::BackendEvent;
 use crate::config::{Context, Theme, Thresholds};
 use crate::guard::Guard;
-use crate::model::{ConnectionState, Container, FleetSnapshot, Service, ServiceKey, group_services};
+use crate::model::{
+    ConnectionState, Container, FleetSnapshot, Service, ServiceKey, group_services,
+};
 
 #[derive(Debug)]
 pub enum Msg {
@@ -96,7 +98,12 @@ pub struct State {
 }
 
 impl State {
-    pub fn new(context: Context, contexts: Vec<String>, theme: Theme, thresholds: Thresholds) -> State {
+    pub fn new(
+        context: Context,
+        contexts: Vec<String>,
+        theme: Theme,
+        thresholds: Thresholds,
+    ) -> State {
         State {
             guard: Guard {
                 readonly: context.readonly,
@@ -150,7 +157,8 @@ impl State {
 
     /// Seconds since the data on screen was current.
     pub fn data_age_s(&self) -> Option<i64> {
-        self.received_at.map(|t| (self.now - t).num_seconds().max(0))
+        self.received_at
+            .map(|t| (self.now - t).num_seconds().max(0))
     }
 
     /// Re-derives rows after the services, filter or sort changed, keeping the same service

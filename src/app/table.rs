@@ -104,8 +104,9 @@ fn compare(a: &Service, b: &Service, column: SortColumn) -> Ordering {
         SortColumn::Name => Ordering::Equal,
         SortColumn::State => a.state.cmp(&b.state),
         SortColumn::Health => a.health.cmp(&b.health),
-        SortColumn::Replicas => (a.replicas_running, a.replicas_total)
-            .cmp(&(b.replicas_running, b.replicas_total)),
+        SortColumn::Replicas => {
+            (a.replicas_running, a.replicas_total).cmp(&(b.replicas_running, b.replicas_total))
+        }
         SortColumn::Cpu => by_f64(a.cpu_percent, b.cpu_percent),
         SortColumn::CpuOfLimit => by_f64(a.cpu_of_limit(), b.cpu_of_limit()),
         SortColumn::Memory => a.memory_bytes.cmp(&b.memory_bytes),
@@ -131,7 +132,11 @@ pub fn ordered_rows(
     rows.sort_by(|&i, &j| {
         let (a, b) = (&services[i], &services[j]);
         let by_column = compare(a, b, column);
-        let by_column = if descending { by_column.reverse() } else { by_column };
+        let by_column = if descending {
+            by_column.reverse()
+        } else {
+            by_column
+        };
         group_order(&a.key)
             .cmp(&group_order(&b.key))
             .then(by_column)

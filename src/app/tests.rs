@@ -16,7 +16,11 @@ fn type_text(state: &mut State, text: &str) {
 }
 
 fn shown(state: &State) -> Vec<String> {
-    state.rows.iter().map(|&i| state.services[i].key.name.clone()).collect()
+    state
+        .rows
+        .iter()
+        .map(|&i| state.services[i].key.name.clone())
+        .collect()
 }
 
 #[test]
@@ -60,7 +64,11 @@ fn a_container_named_like_compose_without_labels_is_standalone() {
 #[test]
 fn missing_limits_are_none_not_zero() {
     let state = state_with(Some(evergreen()));
-    let cron = state.services.iter().find(|s| s.key.name == "cron-worker").expect("cron");
+    let cron = state
+        .services
+        .iter()
+        .find(|s| s.key.name == "cron-worker")
+        .expect("cron");
     assert_eq!(cron.cpu_limit_cores, None);
     assert_eq!(cron.memory_limit_bytes, None);
     assert_eq!(cron.cpu_of_limit(), None);
@@ -70,16 +78,36 @@ fn missing_limits_are_none_not_zero() {
 #[test]
 fn service_state_and_health_aggregate_replicas() {
     let state = state_with(Some(evergreen()));
-    let by_name = |name: &str| state.services.iter().find(|s| s.key.name == name).expect(name);
+    let by_name = |name: &str| {
+        state
+            .services
+            .iter()
+            .find(|s| s.key.name == name)
+            .expect(name)
+    };
     assert_eq!(by_name("flaky-api").health, Health::Unhealthy);
     assert_eq!(by_name("old-importer").state, ServiceState::Stopped);
     assert_eq!(by_name("old-importer").cpu_percent, None);
     let half = crate::model::group_services(
         &[
-            container(&Spec { id: "r1", ..Spec::default() }),
-            container(&Spec { id: "r2", number: 2, running: false, ..Spec::default() }),
+            container(&Spec {
+                id: "r1",
+                ..Spec::default()
+            }),
+            container(&Spec {
+                id: "r2",
+                number: 2,
+                running: false,
+                ..Spec::default()
+            }),
         ],
-        &HashMap::from([("r1".to_string(), Usage { cpu_percent: 10.0, memory_bytes: 1 })]),
+        &HashMap::from([(
+            "r1".to_string(),
+            Usage {
+                cpu_percent: 10.0,
+                memory_bytes: 1,
+            },
+        )]),
     );
     assert_eq!(half[0].state, ServiceState::Degraded);
     assert_eq!((half[0].replicas_running, half[0].replicas_total), (1, 2));
@@ -92,9 +120,19 @@ fn projects_come_first_and_standalone_last() {
     let state = state_with(Some(evergreen()));
     let names = shown(&state);
     assert_eq!(names.last().map(String::as_str), Some("adhoc-debug"));
-    let prod = names.iter().position(|n| n == "gradestatsweb-prod").expect("prod");
-    let staging = names.iter().position(|n| n == "gradestatsweb-staging").expect("staging");
-    assert_eq!(staging, prod + 1, "prod and staging of an app sit together: {names:?}");
+    let prod = names
+        .iter()
+        .position(|n| n == "gradestatsweb-prod")
+        .expect("prod");
+    let staging = names
+        .iter()
+        .position(|n| n == "gradestatsweb-staging")
+        .expect("staging");
+    assert_eq!(
+        staging,
+        prod + 1,
+        "prod and staging of an app sit together: {names:?}"
+    );
 }
 
 #[test]
@@ -102,7 +140,10 @@ fn filter_matches_service_image_and_route_and_esc_clears() {
     let mut state = state_with(Some(evergreen()));
     key(&mut state, KeyCode::Char('/'));
     type_text(&mut state, "GRADES");
-    assert_eq!(shown(&state), vec!["gradestatsweb-prod", "gradestatsweb-staging"]);
+    assert_eq!(
+        shown(&state),
+        vec!["gradestatsweb-prod", "gradestatsweb-staging"]
+    );
     key(&mut state, KeyCode::Enter);
     assert_eq!(state.filter, "GRADES");
     assert_eq!(state.prompt, None);
@@ -123,7 +164,11 @@ fn sort_keys_order_within_projects_and_toggle_direction() {
     assert!(state.descending, "CPU sorts biggest first");
     let names = shown(&state);
     assert_eq!(names[0], "monoweb-prod", "{names:?}");
-    assert_eq!(names.last().map(String::as_str), Some("adhoc-debug"), "standalone stays last");
+    assert_eq!(
+        names.last().map(String::as_str),
+        Some("adhoc-debug"),
+        "standalone stays last"
+    );
     key(&mut state, KeyCode::Char('C'));
     assert!(!state.descending);
     // Ascending: services without a sample (stopped) come first.
@@ -142,9 +187,18 @@ fn selection_follows_the_service_across_refreshes_and_sorts() {
         .expect("flaky-api");
     state.selected = target;
     key(&mut state, KeyCode::Char('M'));
-    assert_eq!(state.selected_service().map(|s| s.key.name.as_str()), Some("flaky-api"));
-    update(&mut state, Msg::Backend(BackendEvent::Snapshot(Box::new(evergreen()))));
-    assert_eq!(state.selected_service().map(|s| s.key.name.as_str()), Some("flaky-api"));
+    assert_eq!(
+        state.selected_service().map(|s| s.key.name.as_str()),
+        Some("flaky-api")
+    );
+    update(
+        &mut state,
+        Msg::Backend(BackendEvent::Snapshot(Box::new(evergreen()))),
+    );
+    assert_eq!(
+        state.selected_service().map(|s| s.key.name.as_str()),
+        Some("flaky-api")
+    );
 }
 
 #[test]
@@ -176,12 +230,18 @@ fn commands_switch_context_or_explain() {
     let mut state = state_with(Some(evergreen()));
     key(&mut state, KeyCode::Char(':'));
     type_text(&mut state, "ctx default");
-    assert_eq!(key(&mut state, KeyCode::Enter), vec![Effect::SwitchContext("default".into())]);
+    assert_eq!(
+        key(&mut state, KeyCode::Enter),
+        vec![Effect::SwitchContext("default".into())]
+    );
     key(&mut state, KeyCode::Char(':'));
     type_text(&mut state, "ctx nowhere");
     assert!(key(&mut state, KeyCode::Enter).is_empty());
     let flash = state.flash.clone().expect("an error is shown");
-    assert!(flash.error && flash.text.contains("default, evergreen"), "{flash:?}");
+    assert!(
+        flash.error && flash.text.contains("default, evergreen"),
+        "{flash:?}"
+    );
     key(&mut state, KeyCode::Char(':'));
     type_text(&mut state, "sort mem desc");
     key(&mut state, KeyCode::Enter);
@@ -195,7 +255,10 @@ fn commands_switch_context_or_explain() {
 fn ctrl_c_quits_even_in_a_prompt() {
     let mut state = state_with(Some(evergreen()));
     key(&mut state, KeyCode::Char('/'));
-    let effects = update(&mut state, Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)));
+    let effects = update(
+        &mut state,
+        Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+    );
     assert_eq!(effects, vec![Effect::Quit]);
 }
 
@@ -229,10 +292,12 @@ fn disconnection_keeps_the_data_and_its_age() {
     let since = state.now;
     update(
         &mut state,
-        Msg::Backend(BackendEvent::Connection(crate::model::ConnectionState::Disconnected {
-            error: "connection refused".into(),
-            since,
-        })),
+        Msg::Backend(BackendEvent::Connection(
+            crate::model::ConnectionState::Disconnected {
+                error: "connection refused".into(),
+                since,
+            },
+        )),
     );
     update(&mut state, Msg::Tick(since + chrono::Duration::seconds(12)));
     assert!(state.snapshot.is_some());

@@ -13,7 +13,10 @@ use super::error::parse_toml;
 const BUILT_IN: [(&str, &str); 3] = [
     ("dark", include_str!("../../themes/dark.toml")),
     ("light", include_str!("../../themes/light.toml")),
-    ("high-contrast", include_str!("../../themes/high-contrast.toml")),
+    (
+        "high-contrast",
+        include_str!("../../themes/high-contrast.toml"),
+    ),
 ];
 
 pub const DEFAULT_THEME: &str = "dark";
@@ -29,7 +32,9 @@ impl TryFrom<String> for ThemeColor {
 
     fn try_from(text: String) -> Result<Self, Self::Error> {
         Color::from_str(&text).map(ThemeColor).map_err(|_| {
-            format!("`{text}` is not a colour: use a name such as `red`, `#rrggbb`, 0-255 or `reset`")
+            format!(
+                "`{text}` is not a colour: use a name such as `red`, `#rrggbb`, 0-255 or `reset`"
+            )
         })
     }
 }
@@ -105,7 +110,10 @@ impl Theme {
 
     /// Built-in theme names and the user's theme files.
     pub fn available(user_dir: Option<&Path>) -> Vec<String> {
-        let mut names: Vec<String> = Theme::built_in_names().iter().map(|s| s.to_string()).collect();
+        let mut names: Vec<String> = Theme::built_in_names()
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         if let Some(entries) = user_dir.and_then(|d| std::fs::read_dir(d).ok()) {
             for entry in entries.flatten() {
                 let path = entry.path();
@@ -156,7 +164,11 @@ mod tests {
     #[test]
     fn every_built_in_theme_parses() {
         for name in Theme::built_in_names() {
-            let text = BUILT_IN.iter().find(|(n, _)| *n == name).map(|(_, t)| *t).unwrap_or("");
+            let text = BUILT_IN
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, t)| *t)
+                .unwrap_or("");
             let parsed: Result<Theme, _> = parse_toml(text, Path::new(name));
             assert!(parsed.is_ok(), "{name}: {parsed:?}");
         }

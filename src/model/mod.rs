@@ -91,8 +91,17 @@ impl Container {
 /// Does an environment variable's name suggest that its value is a secret?
 pub fn looks_secret(name: &str) -> bool {
     const HINTS: [&str; 11] = [
-        "SECRET", "PASSWORD", "PASSWD", "TOKEN", "KEY", "PRIVATE", "CREDENTIAL", "AUTH", "DSN",
-        "COOKIE", "SALT",
+        "SECRET",
+        "PASSWORD",
+        "PASSWD",
+        "TOKEN",
+        "KEY",
+        "PRIVATE",
+        "CREDENTIAL",
+        "AUTH",
+        "DSN",
+        "COOKIE",
+        "SALT",
     ];
     let upper = name.to_ascii_uppercase();
     HINTS.iter().any(|hint| upper.contains(hint))

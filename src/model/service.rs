@@ -141,7 +141,11 @@ pub fn group_services(containers: &[Container], usage: &HashMap<String, Usage>) 
 }
 
 fn aggregate(key: ServiceKey, replicas: &[&Container], usage: &HashMap<String, Usage>) -> Service {
-    let running: Vec<&Container> = replicas.iter().copied().filter(|c| c.is_running()).collect();
+    let running: Vec<&Container> = replicas
+        .iter()
+        .copied()
+        .filter(|c| c.is_running())
+        .collect();
     let state = if !running.is_empty() && running.len() == replicas.len() {
         ServiceState::Running
     } else if replicas.iter().any(|c| c.state == "restarting") {

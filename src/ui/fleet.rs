@@ -28,19 +28,97 @@ const ROUTE_DROP: u8 = 7;
 
 fn columns(name_width: u16) -> Vec<Column> {
     vec![
-        Column { title: "SERVICE", width: name_width, drop_order: 0, sort: Some(SortColumn::Name), cell: name_cell },
-        Column { title: "ENV", width: 4, drop_order: 3, sort: Some(SortColumn::Name), cell: |s, svc, _| Line::from(env_badge(&s.theme, svc.env)) },
-        Column { title: "STATE", width: 10, drop_order: 1, sort: Some(SortColumn::State), cell: |s, svc, _| Line::from(state_span(&s.theme, svc.state)) },
-        Column { title: "HEALTH", width: 11, drop_order: 3, sort: Some(SortColumn::Health), cell: |s, svc, _| Line::from(health_span(&s.theme, svc.health)) },
-        Column { title: "REPL", width: 4, drop_order: 2, sort: Some(SortColumn::Replicas), cell: replicas_cell },
-        Column { title: "CPU cores", width: 13, drop_order: 0, sort: Some(SortColumn::Cpu), cell: cpu_cell },
-        Column { title: "CPU%", width: GAUGE_WIDE, drop_order: 0, sort: Some(SortColumn::CpuOfLimit), cell: |s, svc, w| gauge(s, svc.cpu_of_limit(), w) },
-        Column { title: "MEM MiB", width: 13, drop_order: 0, sort: Some(SortColumn::Memory), cell: memory_cell },
-        Column { title: "MEM%", width: GAUGE_WIDE, drop_order: 0, sort: Some(SortColumn::MemoryOfLimit), cell: |s, svc, w| gauge(s, svc.memory_of_limit(), w) },
-        Column { title: "RST", width: 3, drop_order: 4, sort: Some(SortColumn::Restarts), cell: restarts_cell },
-        Column { title: "UPTIME", width: 6, drop_order: 5, sort: Some(SortColumn::Uptime), cell: |s, svc, _| Line::raw(since(svc.started_at, s.now)) },
-        Column { title: "ROUTE", width: 18, drop_order: ROUTE_DROP, sort: None, cell: |s, svc, _| Line::styled(svc.route.clone().unwrap_or_default(), muted(&s.theme)) },
-        Column { title: "IMAGE", width: 14, drop_order: 6, sort: Some(SortColumn::Image), cell: |_, svc, _| Line::raw(image_tag(&svc.image).to_string()) },
+        Column {
+            title: "SERVICE",
+            width: name_width,
+            drop_order: 0,
+            sort: Some(SortColumn::Name),
+            cell: name_cell,
+        },
+        Column {
+            title: "ENV",
+            width: 4,
+            drop_order: 3,
+            sort: Some(SortColumn::Name),
+            cell: |s, svc, _| Line::from(env_badge(&s.theme, svc.env)),
+        },
+        Column {
+            title: "STATE",
+            width: 10,
+            drop_order: 1,
+            sort: Some(SortColumn::State),
+            cell: |s, svc, _| Line::from(state_span(&s.theme, svc.state)),
+        },
+        Column {
+            title: "HEALTH",
+            width: 11,
+            drop_order: 3,
+            sort: Some(SortColumn::Health),
+            cell: |s, svc, _| Line::from(health_span(&s.theme, svc.health)),
+        },
+        Column {
+            title: "REPL",
+            width: 4,
+            drop_order: 2,
+            sort: Some(SortColumn::Replicas),
+            cell: replicas_cell,
+        },
+        Column {
+            title: "CPU cores",
+            width: 13,
+            drop_order: 0,
+            sort: Some(SortColumn::Cpu),
+            cell: cpu_cell,
+        },
+        Column {
+            title: "CPU%",
+            width: GAUGE_WIDE,
+            drop_order: 0,
+            sort: Some(SortColumn::CpuOfLimit),
+            cell: |s, svc, w| gauge(s, svc.cpu_of_limit(), w),
+        },
+        Column {
+            title: "MEM MiB",
+            width: 13,
+            drop_order: 0,
+            sort: Some(SortColumn::Memory),
+            cell: memory_cell,
+        },
+        Column {
+            title: "MEM%",
+            width: GAUGE_WIDE,
+            drop_order: 0,
+            sort: Some(SortColumn::MemoryOfLimit),
+            cell: |s, svc, w| gauge(s, svc.memory_of_limit(), w),
+        },
+        Column {
+            title: "RST",
+            width: 3,
+            drop_order: 4,
+            sort: Some(SortColumn::Restarts),
+            cell: restarts_cell,
+        },
+        Column {
+            title: "UPTIME",
+            width: 6,
+            drop_order: 5,
+            sort: Some(SortColumn::Uptime),
+            cell: |s, svc, _| Line::raw(since(svc.started_at, s.now)),
+        },
+        Column {
+            title: "ROUTE",
+            width: 18,
+            drop_order: ROUTE_DROP,
+            sort: None,
+            cell: |s, svc, _| Line::styled(svc.route.clone().unwrap_or_default(), muted(&s.theme)),
+        },
+        Column {
+            title: "IMAGE",
+            width: 14,
+            drop_order: 6,
+            sort: Some(SortColumn::Image),
+            cell: |_, svc, _| Line::raw(image_tag(&svc.image).to_string()),
+        },
     ]
 }
 
@@ -58,7 +136,12 @@ fn fit(mut columns: Vec<Column>, width: u16) -> Vec<Column> {
         }
     }
     while total(&columns) > width {
-        let Some(drop) = columns.iter().map(|c| c.drop_order).max().filter(|d| *d > 0) else {
+        let Some(drop) = columns
+            .iter()
+            .map(|c| c.drop_order)
+            .max()
+            .filter(|d| *d > 0)
+        else {
             break;
         };
         if let Some(index) = columns.iter().rposition(|c| c.drop_order == drop) {
@@ -91,7 +174,13 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     let title = Line::from(vec![
         Span::raw(" Fleet "),
         Span::styled(
-            format!("[{}/{}] sort: {} {} ", state.rows.len(), state.services.len(), state.sort.name(), sort_mark),
+            format!(
+                "[{}/{}] sort: {} {} ",
+                state.rows.len(),
+                state.services.len(),
+                state.sort.name(),
+                sort_mark
+            ),
             muted(theme),
         ),
     ]);
@@ -120,8 +209,19 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     let header_style = Style::new().fg(theme.accent.0).add_modifier(Modifier::BOLD);
     let header = Row::new(columns.iter().map(|c| {
         let active = c.sort == Some(state.sort) && c.title != "ENV";
-        let title = if active { format!("{}{sort_mark}", c.title) } else { c.title.to_string() };
-        Line::styled(title, if active { header_style.add_modifier(Modifier::UNDERLINED) } else { header_style })
+        let title = if active {
+            format!("{}{sort_mark}", c.title)
+        } else {
+            c.title.to_string()
+        };
+        Line::styled(
+            title,
+            if active {
+                header_style.add_modifier(Modifier::UNDERLINED)
+            } else {
+                header_style
+            },
+        )
     }));
 
     let lines = display_rows(&state.services, &state.rows);
@@ -130,7 +230,11 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         .iter()
         .position(|l| matches!(l, DisplayRow::Service { row, .. } if *row == state.selected))
         .unwrap_or(0);
-    let mut offset = state.layout.offset.get().min(lines.len().saturating_sub(visible));
+    let mut offset = state
+        .layout
+        .offset
+        .get()
+        .min(lines.len().saturating_sub(visible));
     if selected_line < offset {
         // Keep the project heading in view when moving up to its first service.
         offset = selected_line.saturating_sub(1);
@@ -139,26 +243,36 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     }
     record_layout(state, inner, offset, &columns);
 
-    let rows = lines.iter().skip(offset).take(visible).map(|line| match *line {
-        DisplayRow::Project { service, count } => {
-            let project = state.services[service].key.project_label().to_string();
-            Row::new([Line::from(vec![
-                Span::styled(format!("▾ {project}"), base(theme).add_modifier(Modifier::BOLD)),
-                Span::styled(format!(" ({count})"), muted(theme)),
-            ])])
-        }
-        DisplayRow::Service { row, service } => {
-            let service = &state.services[service];
-            let cells = columns.iter().map(|c| (c.cell)(state, service, c.width));
-            let row_widget = Row::new(cells);
-            if row == state.selected {
-                row_widget.style(Style::new().bg(theme.selected_bg.0).fg(theme.selected_fg.0))
-            } else {
-                row_widget
+    let rows = lines
+        .iter()
+        .skip(offset)
+        .take(visible)
+        .map(|line| match *line {
+            DisplayRow::Project { service, count } => {
+                let project = state.services[service].key.project_label().to_string();
+                Row::new([Line::from(vec![
+                    Span::styled(
+                        format!("▾ {project}"),
+                        base(theme).add_modifier(Modifier::BOLD),
+                    ),
+                    Span::styled(format!(" ({count})"), muted(theme)),
+                ])])
             }
-        }
-    });
-    let widths: Vec<Constraint> = columns.iter().map(|c| Constraint::Length(c.width)).collect();
+            DisplayRow::Service { row, service } => {
+                let service = &state.services[service];
+                let cells = columns.iter().map(|c| (c.cell)(state, service, c.width));
+                let row_widget = Row::new(cells);
+                if row == state.selected {
+                    row_widget.style(Style::new().bg(theme.selected_bg.0).fg(theme.selected_fg.0))
+                } else {
+                    row_widget
+                }
+            }
+        });
+    let widths: Vec<Constraint> = columns
+        .iter()
+        .map(|c| Constraint::Length(c.width))
+        .collect();
     let table = Table::new(rows, widths).header(header).column_spacing(1);
     frame.render_widget(table, inner);
 
@@ -211,7 +325,10 @@ fn name_cell(state: &State, service: &Service, width: u16) -> Line<'static> {
     };
     let mut spans = vec![Span::raw("  "), Span::styled(app_shown, style)];
     if !suffix.is_empty() {
-        spans.push(Span::styled(suffix.to_string(), env_badge(theme, service.env).style));
+        spans.push(Span::styled(
+            suffix.to_string(),
+            env_badge(theme, service.env).style,
+        ));
     }
     Line::from(spans)
 }
@@ -227,7 +344,11 @@ fn replicas_cell(state: &State, service: &Service, _: u16) -> Line<'static> {
 }
 
 fn restarts_cell(state: &State, service: &Service, _: u16) -> Line<'static> {
-    let color = if service.restarts > 0 { state.theme.warn.0 } else { state.theme.fg.0 };
+    let color = if service.restarts > 0 {
+        state.theme.warn.0
+    } else {
+        state.theme.fg.0
+    };
     Line::styled(service.restarts.to_string(), Style::new().fg(color))
 }
 
@@ -278,10 +399,18 @@ fn render_sparklines(frame: &mut Frame, area: Rect, state: &State) {
             service.key.name,
             used(service.cpu_percent, cores)
         ),
-        None => format!(" CPU {} · {} cores, no limit ", service.key.name, used(service.cpu_percent, cores)),
+        None => format!(
+            " CPU {} · {} cores, no limit ",
+            service.key.name,
+            used(service.cpu_percent, cores)
+        ),
     };
     let memory_title = match service.memory_limit_bytes {
-        Some(limit) => format!(" MEM {} of {} MiB ", used(service.memory_bytes, mib), mib(limit)),
+        Some(limit) => format!(
+            " MEM {} of {} MiB ",
+            used(service.memory_bytes, mib),
+            mib(limit)
+        ),
         None => format!(" MEM {} MiB, no limit ", used(service.memory_bytes, mib)),
     };
     let width = usize::from(cpu_area.width.saturating_sub(2));
@@ -296,10 +425,26 @@ fn render_sparklines(frame: &mut Frame, area: Rect, state: &State) {
         .unwrap_or(1)
         >> 10;
     let cpu: Vec<u64> = history
-        .map(|h| h.cpu.iter().rev().take(width).rev().map(|v| (*v * 10.0) as u64).collect())
+        .map(|h| {
+            h.cpu
+                .iter()
+                .rev()
+                .take(width)
+                .rev()
+                .map(|v| (*v * 10.0) as u64)
+                .collect()
+        })
         .unwrap_or_default();
     let memory: Vec<u64> = history
-        .map(|h| h.memory.iter().rev().take(width).rev().map(|v| *v >> 10).collect())
+        .map(|h| {
+            h.memory
+                .iter()
+                .rev()
+                .take(width)
+                .rev()
+                .map(|v| *v >> 10)
+                .collect()
+        })
         .unwrap_or_default();
     let cpu_spark = Sparkline::default()
         .data(&cpu)

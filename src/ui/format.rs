@@ -70,7 +70,11 @@ pub fn image_tag(image: &str) -> &str {
 /// A bar of `width` cells filled to `percent` of 100.
 pub fn bar(percent: f64, width: usize) -> String {
     let filled = ((percent.clamp(0.0, 100.0) / 100.0) * width as f64).round() as usize;
-    format!("{}{}", "▰".repeat(filled), "▱".repeat(width - filled.min(width)))
+    format!(
+        "{}{}",
+        "▰".repeat(filled),
+        "▱".repeat(width - filled.min(width))
+    )
 }
 
 #[cfg(test)]
@@ -84,7 +88,10 @@ mod tests {
         assert_eq!(bytes(2 << 30), "2.0 GiB");
         assert_eq!(cores(25.0), "0.25");
         assert_eq!(age(3700), "1h1m");
-        assert_eq!(image_tag("891459268445.dkr.ecr.eu-north-1.amazonaws.com/web:v1.2"), "v1.2");
+        assert_eq!(
+            image_tag("891459268445.dkr.ecr.eu-north-1.amazonaws.com/web:v1.2"),
+            "v1.2"
+        );
         assert_eq!(image_tag("localhost:5000/web"), "latest");
         assert_eq!(bar(50.0, 4), "▰▰▱▱");
         assert_eq!(bar(150.0, 4), "▰▰▰▰");

@@ -27,7 +27,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         ),
         Span::raw(" "),
         bold(state.context.name.clone()),
-        Span::styled(format!(" ({:?}) ", state.context.kind).to_lowercase(), muted(theme)),
+        Span::styled(
+            format!(" ({:?}) ", state.context.kind).to_lowercase(),
+            muted(theme),
+        ),
         Span::styled(state.context.host.clone(), base(theme)),
     ];
     first.push(sep());
@@ -36,14 +39,20 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         first.push(Span::raw(" "));
         first.push(Span::styled(
             " READ-ONLY ",
-            Style::new().fg(theme.header_fg.0).bg(theme.warn.0).add_modifier(Modifier::BOLD),
+            Style::new()
+                .fg(theme.header_fg.0)
+                .bg(theme.warn.0)
+                .add_modifier(Modifier::BOLD),
         ));
     }
     if let Some(snapshot) = &state.snapshot {
         let host = &snapshot.host;
         first.push(sep());
         first.push(Span::styled(
-            format!("{} · Engine {} · API {}", host.name, host.engine_version, host.api_version),
+            format!(
+                "{} · Engine {} · API {}",
+                host.name, host.engine_version, host.api_version
+            ),
             muted(theme),
         ));
     }
@@ -54,12 +63,16 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         let allocation = Allocation::of(&snapshot.containers, &snapshot.usage);
         let host_cores = f64::from(host.cpus.max(1));
         let cpu_alloc_pct = allocation.cpu_limit_cores * 100.0 / host_cores;
-        let mem_alloc_pct = allocation.memory_limit_bytes as f64 * 100.0 / host.memory_bytes.max(1) as f64;
+        let mem_alloc_pct =
+            allocation.memory_limit_bytes as f64 * 100.0 / host.memory_bytes.max(1) as f64;
         let over_badge = |over: bool| {
             over.then(|| {
                 Span::styled(
                     " ⚠ OVER-COMMITTED ",
-                    Style::new().fg(theme.header_fg.0).bg(theme.crit.0).add_modifier(Modifier::BOLD),
+                    Style::new()
+                        .fg(theme.header_fg.0)
+                        .bg(theme.crit.0)
+                        .add_modifier(Modifier::BOLD),
                 )
             })
         };
@@ -69,7 +82,12 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
             sep(),
             Span::styled("Limits ", muted(theme)),
             Span::styled(
-                format!("CPU {:.2}/{} {} ", allocation.cpu_limit_cores, host.cpus, percent(cpu_alloc_pct)),
+                format!(
+                    "CPU {:.2}/{} {} ",
+                    allocation.cpu_limit_cores,
+                    host.cpus,
+                    percent(cpu_alloc_pct)
+                ),
                 Style::new().fg(level_color(state, cpu_alloc_pct)),
             ),
         ];
@@ -88,20 +106,31 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
             second.push(sep());
             second.push(Span::styled(
                 format!("{} without limit", allocation.unlimited.len()),
-                Style::new().fg(theme.no_limit.0).add_modifier(Modifier::BOLD),
+                Style::new()
+                    .fg(theme.no_limit.0)
+                    .add_modifier(Modifier::BOLD),
             ));
         }
         let cpu_used_pct = allocation.cpu_used_percent / host_cores;
-        let mem_used_pct = allocation.memory_used_bytes as f64 * 100.0 / host.memory_bytes.max(1) as f64;
+        let mem_used_pct =
+            allocation.memory_used_bytes as f64 * 100.0 / host.memory_bytes.max(1) as f64;
         let third = vec![
             Span::styled(" Used ", muted(theme)),
             Span::styled(
-                format!("CPU {} cores {}", cores(allocation.cpu_used_percent), percent(cpu_used_pct)),
+                format!(
+                    "CPU {} cores {}",
+                    cores(allocation.cpu_used_percent),
+                    percent(cpu_used_pct)
+                ),
                 Style::new().fg(level_color(state, cpu_used_pct)),
             ),
             Span::raw("  "),
             Span::styled(
-                format!("mem {} {}", bytes(allocation.memory_used_bytes), percent(mem_used_pct)),
+                format!(
+                    "mem {} {}",
+                    bytes(allocation.memory_used_bytes),
+                    percent(mem_used_pct)
+                ),
                 Style::new().fg(level_color(state, mem_used_pct)),
             ),
             sep(),

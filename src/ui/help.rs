@@ -12,22 +12,42 @@ use crate::app::State;
 const KEYS: &[(&str, &str)] = &[
     ("↑ ↓ / k j", "move; PgUp PgDn, Ctrl-u Ctrl-d by pages"),
     ("g G / Home End", "first / last"),
-    ("Enter / →", "service detail (containers, limits, routes, env)"),
+    (
+        "Enter / →",
+        "service detail (containers, limits, routes, env)",
+    ),
     ("Esc / q", "back; q on the fleet quits"),
-    ("/", "filter by project, service, image or route (Esc clears)"),
-    (":", "command: :ctx NAME, :theme NAME, :sort COLUMN [asc|desc], :q"),
+    (
+        "/",
+        "filter by project, service, image or route (Esc clears)",
+    ),
+    (
+        ":",
+        "command: :ctx NAME, :theme NAME, :sort COLUMN [asc|desc], :q",
+    ),
     ("⇧N ⇧S ⇧H ⇧P", "sort by name, state, health, replicas"),
-    ("⇧C ⇧X ⇧M ⇧Y", "sort by CPU, CPU % of limit, memory, memory % of limit"),
-    ("⇧R ⇧A ⇧I", "sort by restarts, uptime, image (again: reverse)"),
+    (
+        "⇧C ⇧X ⇧M ⇧Y",
+        "sort by CPU, CPU % of limit, memory, memory % of limit",
+    ),
+    (
+        "⇧R ⇧A ⇧I",
+        "sort by restarts, uptime, image (again: reverse)",
+    ),
     ("o / O", "next sort column / reverse"),
     ("x", "detail: reveal or mask secret-looking env values"),
-    ("mouse", "wheel scrolls, click selects, click again opens, click a header sorts"),
+    (
+        "mouse",
+        "wheel scrolls, click selects, click again opens, click a header sorts",
+    ),
     ("Ctrl-c", "quit from anywhere"),
 ];
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     let theme = &state.theme;
-    let [popup] = Layout::horizontal([Constraint::Length(84.min(area.width))]).flex(Flex::Center).areas(area);
+    let [popup] = Layout::horizontal([Constraint::Length(84.min(area.width))])
+        .flex(Flex::Center)
+        .areas(area);
     let [popup] = Layout::vertical([Constraint::Length((KEYS.len() as u16 + 4).min(area.height))])
         .flex(Flex::Center)
         .areas(popup);
@@ -35,7 +55,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         .iter()
         .map(|(key, what)| {
             Line::from(vec![
-                Span::styled(format!(" {key:<16}"), Style::new().fg(theme.accent.0).add_modifier(Modifier::BOLD)),
+                Span::styled(
+                    format!(" {key:<16}"),
+                    Style::new().fg(theme.accent.0).add_modifier(Modifier::BOLD),
+                ),
                 Span::styled(*what, base(theme)),
             ])
         })
@@ -43,5 +66,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     lines.push(Line::raw(""));
     lines.push(Line::styled(" any key closes this help", muted(theme)));
     frame.render_widget(Clear, popup);
-    frame.render_widget(Paragraph::new(lines).style(base(theme)).block(block(theme, " keys ")), popup);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .style(base(theme))
+            .block(block(theme, " keys ")),
+        popup,
+    );
 }

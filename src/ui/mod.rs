@@ -48,14 +48,21 @@ fn render_footer(frame: &mut Frame, area: ratatui::layout::Rect, state: &State) 
         (Some(prompt), _) => {
             let sign = if prompt == Prompt::Filter { "/" } else { ":" };
             Line::from(vec![
-                Span::styled(sign, Style::new().fg(theme.accent.0).add_modifier(Modifier::BOLD)),
+                Span::styled(
+                    sign,
+                    Style::new().fg(theme.accent.0).add_modifier(Modifier::BOLD),
+                ),
                 Span::styled(state.input.clone(), base(theme)),
                 Span::styled("█", Style::new().fg(theme.accent.0)),
             ])
         }
         (None, Some(flash)) => Line::styled(
             flash.text.clone(),
-            Style::new().fg(if flash.error { theme.crit.0 } else { theme.ok.0 }),
+            Style::new().fg(if flash.error {
+                theme.crit.0
+            } else {
+                theme.ok.0
+            }),
         ),
         (None, None) => hints(state),
     };
@@ -87,7 +94,10 @@ fn hints(state: &State) -> Line<'static> {
             format!(" {key}"),
             Style::new().fg(theme.accent.0).add_modifier(Modifier::BOLD),
         ));
-        spans.push(Span::styled(format!(" {what} "), Style::new().fg(theme.muted.0)));
+        spans.push(Span::styled(
+            format!(" {what} "),
+            Style::new().fg(theme.muted.0),
+        ));
     }
     if !state.filter.is_empty() && state.view == View::Fleet {
         spans.push(Span::styled(
@@ -144,7 +154,10 @@ pub fn state_span(theme: &Theme, state: ServiceState) -> Span<'static> {
         ServiceState::Paused => ("‖", theme.warn.0),
         ServiceState::Stopped => ("○", theme.muted.0),
     };
-    Span::styled(format!("{symbol} {}", state.label()), Style::new().fg(color))
+    Span::styled(
+        format!("{symbol} {}", state.label()),
+        Style::new().fg(color),
+    )
 }
 
 pub fn health_span(theme: &Theme, health: Health) -> Span<'static> {
@@ -162,7 +175,9 @@ pub fn health_span(theme: &Theme, health: Health) -> Span<'static> {
 pub fn no_limit(theme: &Theme) -> Span<'static> {
     Span::styled(
         "no limit",
-        Style::new().fg(theme.no_limit.0).add_modifier(Modifier::BOLD),
+        Style::new()
+            .fg(theme.no_limit.0)
+            .add_modifier(Modifier::BOLD),
     )
 }
 

@@ -14,7 +14,9 @@ use crate::model::ConnectionState;
 
 fn render(state: &State, width: u16, height: u16) -> Buffer {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
-    terminal.draw(|frame| super::draw(frame, state)).expect("draw");
+    terminal
+        .draw(|frame| super::draw(frame, state))
+        .expect("draw");
     terminal.backend().buffer().clone()
 }
 
@@ -60,7 +62,10 @@ fn with_history(mut state: State) -> State {
             usage: std::sync::Arc::new(usage),
             ..snapshot
         };
-        update(&mut state, Msg::Backend(BackendEvent::Snapshot(Box::new(snapshot))));
+        update(
+            &mut state,
+            Msg::Backend(BackendEvent::Snapshot(Box::new(snapshot))),
+        );
     }
     state.now = now();
     state.received_at = Some(now());
@@ -117,8 +122,14 @@ fn disconnected_with_old_data_says_how_old() {
     );
     update(&mut state, Msg::Tick(now() + chrono::Duration::seconds(42)));
     let screen = text(&render(&state, 140, 20));
-    assert!(screen.contains("DISCONNECTED for 42s, showing data 42s old"), "{screen}");
-    assert!(screen.contains("gradestatsweb-prod"), "the old data stays on screen");
+    assert!(
+        screen.contains("DISCONNECTED for 42s, showing data 42s old"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("gradestatsweb-prod"),
+        "the old data stays on screen"
+    );
 }
 
 #[test]
@@ -144,7 +155,11 @@ fn light_theme() {
     state.theme = Theme::built_in("light").expect("light theme");
     let buffer = render(&state, 150, 30);
     insta::assert_snapshot!(text(&buffer));
-    assert_eq!(buffer[(0, 5)].bg, state.theme.bg.0, "the light background is painted");
+    assert_eq!(
+        buffer[(0, 5)].bg,
+        state.theme.bg.0,
+        "the light background is painted"
+    );
     assert_eq!(fg_at(&buffer, "✗ unhealthy"), state.theme.crit.0);
 }
 
@@ -160,7 +175,11 @@ fn key_cells_have_their_colours() {
     let state = state_with(Some(evergreen()));
     let theme = &state.theme;
     let buffer = render(&state, 150, 30);
-    assert_eq!(fg_at(&buffer, "no limit"), theme.no_limit.0, "no limit stands out");
+    assert_eq!(
+        fg_at(&buffer, "no limit"),
+        theme.no_limit.0,
+        "no limit stands out"
+    );
     assert_eq!(fg_at(&buffer, "✗ unhealthy"), theme.crit.0);
     assert_eq!(fg_at(&buffer, "✓ healthy"), theme.ok.0);
     assert_eq!(fg_at(&buffer, "PROD"), theme.prod.0);

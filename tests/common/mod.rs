@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Once;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 pub const IMAGE: &str = "dokk-demo:latest";
@@ -29,7 +29,10 @@ pub fn ensure_image() {
 }
 
 pub fn docker(args: &[&str]) -> Output {
-    Command::new("docker").args(args).output().expect("the docker CLI runs")
+    Command::new("docker")
+        .args(args)
+        .output()
+        .expect("the docker CLI runs")
 }
 
 /// Runs docker and returns its trimmed stdout; panics with stderr on failure.
@@ -66,8 +69,18 @@ impl Project {
         let service_label = format!("com.docker.compose.service={service}");
         let number_label = format!("com.docker.compose.container-number={number}");
         let mut full = vec![
-            "run", "-d", "--name", &name, "--label", &project, "--label", &service_label, "--label",
-            &number_label, "--label", "com.docker.compose.oneoff=False",
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "--label",
+            &project,
+            "--label",
+            &service_label,
+            "--label",
+            &number_label,
+            "--label",
+            "com.docker.compose.oneoff=False",
         ];
         full.extend_from_slice(args);
         full.push(IMAGE);
@@ -160,14 +173,33 @@ impl Tmux {
         let output = Command::new("tmux")
             .arg("-S")
             .arg(&socket)
-            .args(["new-session", "-d", "-P", "-F", "#{pane_pid}", "-s", &session])
+            .args([
+                "new-session",
+                "-d",
+                "-P",
+                "-F",
+                "#{pane_pid}",
+                "-s",
+                &session,
+            ])
             .args(["-x", &width.to_string(), "-y", &height.to_string()])
             .arg(format!("exec {command}"))
             .output()
             .expect("tmux runs");
-        assert!(output.status.success(), "tmux: {}", String::from_utf8_lossy(&output.stderr));
-        let pid = String::from_utf8_lossy(&output.stdout).trim().parse().expect("pane pid");
-        Tmux { session, socket, pid }
+        assert!(
+            output.status.success(),
+            "tmux: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let pid = String::from_utf8_lossy(&output.stdout)
+            .trim()
+            .parse()
+            .expect("pane pid");
+        Tmux {
+            session,
+            socket,
+            pid,
+        }
     }
 
     fn tmux(&self) -> Command {
@@ -177,17 +209,36 @@ impl Tmux {
     }
 
     pub fn capture(&self) -> String {
-        let output = self.tmux().args(["capture-pane", "-p", "-t", &self.session]).output().expect("capture");
+        let output = self
+            .tmux()
+            .args(["capture-pane", "-p", "-t", &self.session])
+            .output()
+            .expect("capture");
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
     pub fn send(&self, keys: &[&str]) {
-        let status = self.tmux().args(["send-keys", "-t", &self.session]).args(keys).status().expect("send-keys");
+        let status = self
+            .tmux()
+            .args(["send-keys", "-t", &self.session])
+            .args(keys)
+            .status()
+            .expect("send-keys");
         assert!(status.success());
     }
 
     pub fn title(&self) -> String {
-        let output = self.tmux().args(["display-message", "-p", "-t", &self.session, "#{pane_title}"]).output().expect("title");
+        let output = self
+            .tmux()
+            .args([
+                "display-message",
+                "-p",
+                "-t",
+                &self.session,
+                "#{pane_title}",
+            ])
+            .output()
+            .expect("title");
         String::from_utf8_lossy(&output.stdout).trim().to_string()
     }
 

@@ -53,7 +53,11 @@ pub fn container_from_inspect(inspect: ContainerInspectResponse) -> Container {
         .unwrap_or_else(|| "no".to_string());
     let healthcheck = config
         .healthcheck
-        .filter(|h| h.test.as_ref().is_some_and(|t| t.first().is_some_and(|s| s != "NONE")))
+        .filter(|h| {
+            h.test
+                .as_ref()
+                .is_some_and(|t| t.first().is_some_and(|s| s != "NONE"))
+        })
         .map(|h| {
             let seconds = |ns: Option<i64>| ns.filter(|n| *n > 0).map(|n| n as f64 / 1e9);
             HealthCheck {
@@ -128,7 +132,9 @@ pub fn container_from_inspect(inspect: ContainerInspectResponse) -> Container {
         project: labels.get(PROJECT).cloned(),
         service: labels.get(SERVICE).cloned(),
         replica_number: labels.get(NUMBER).and_then(|n| n.parse().ok()),
-        oneoff: labels.get(ONEOFF).is_some_and(|v| v.eq_ignore_ascii_case("true")),
+        oneoff: labels
+            .get(ONEOFF)
+            .is_some_and(|v| v.eq_ignore_ascii_case("true")),
         state: state
             .status
             .map(|s| s.to_string())

@@ -118,7 +118,11 @@ pub async fn list_ids(docker: &Docker, host: &str) -> Result<Vec<(String, String
 }
 
 /// Inspects one container; `Ok(None)` when it no longer exists.
-pub async fn inspect(docker: &Docker, host: &str, id: &str) -> Result<Option<Container>, DockerError> {
+pub async fn inspect(
+    docker: &Docker,
+    host: &str,
+    id: &str,
+) -> Result<Option<Container>, DockerError> {
     match tokio::time::timeout(REQUEST_TIMEOUT, docker.inspect_container(id, None)).await {
         Ok(Ok(inspect)) => Ok(Some(container_from_inspect(inspect))),
         Ok(Err(bollard::errors::Error::DockerResponseServerError {
@@ -160,7 +164,10 @@ pub async fn sample_usage(docker: &Docker, containers: &[Container]) -> HashMap<
     let running = containers.iter().filter(|c| c.is_running());
     stream::iter(running)
         .map(|c| async move {
-            let options = StatsOptionsBuilder::default().stream(false).one_shot(false).build();
+            let options = StatsOptionsBuilder::default()
+                .stream(false)
+                .one_shot(false)
+                .build();
             let mut samples = docker.stats(&c.id, Some(options));
             let sample = tokio::time::timeout(REQUEST_TIMEOUT, samples.next()).await;
             match sample {

@@ -15,7 +15,11 @@ pub fn usage_from_sample(sample: &ContainerStatsResponse) -> Option<Usage> {
         return None;
     }
     let total = cpu.cpu_usage.as_ref().and_then(|u| u.total_usage)?;
-    let pre_total = pre.cpu_usage.as_ref().and_then(|u| u.total_usage).unwrap_or(0);
+    let pre_total = pre
+        .cpu_usage
+        .as_ref()
+        .and_then(|u| u.total_usage)
+        .unwrap_or(0);
     let system = cpu.system_cpu_usage.unwrap_or(0);
     let online = match cpu.online_cpus.unwrap_or(0) {
         0 => cpu
@@ -78,7 +82,10 @@ mod tests {
             precpu_stats: Some(pre),
             memory_stats: Some(ContainerMemoryStats {
                 usage: Some(100 << 20),
-                stats: Some(HashMap::from([("total_inactive_file".to_string(), 30 << 20)])),
+                stats: Some(HashMap::from([(
+                    "total_inactive_file".to_string(),
+                    30 << 20,
+                )])),
                 limit: Some(512 << 20),
                 ..Default::default()
             }),

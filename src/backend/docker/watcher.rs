@@ -17,6 +17,7 @@ use crate::backend::BackendEvent;
 use crate::model::{ConnectionState, Container, FleetSnapshot, HostInfo, Usage};
 
 const RETRY_EVERY: Duration = Duration::from_secs(1);
+const QUICK_RETRY: Duration = Duration::from_millis(250);
 const PING_EVERY: Duration = Duration::from_secs(3);
 /// A full re-listing, in case an event was missed.
 const RESYNC_EVERY: Duration = Duration::from_secs(30);
@@ -28,22 +29,39 @@ pub fn spawn_watcher(
     events: mpsc::Sender<BackendEvent>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
+        let mut lost_since = None;
+        let mut attempts: u32 = 0;
         loop {
             let error = match Session::open(&host, refresh, events.clone()).await {
-                Ok(mut session) => session.run().await,
+                Ok(mut session) => {
+                    lost_since = None;
+                    attempts = 0;
+                    session.run().await
+                }
                 Err(error) => error,
             };
-            tracing::warn!(%host, %error, "engine lost");
+            tracing::warn!(%host, %error, attempts, "engine lost");
+            let since = *lost_since.get_or_insert_with(chrono::Utc::now);
             let state = ConnectionState::Disconnected {
                 error: error.to_string(),
-                since: chrono::Utc::now(),
+                since,
             };
             if events.send(BackendEvent::Connection(state)).await.is_err() {
                 return;
             }
-            tokio::time::sleep(RETRY_EVERY).await;
+            attempts = attempts.saturating_add(1);
+            tokio::time::sleep(retry_delay(attempts)).await;
         }
     })
+}
+
+/// Quick retries first (an engine restart or a cut proxy comes back fast), then every second.
+fn retry_delay(attempts: u32) -> Duration {
+    if attempts <= 8 {
+        QUICK_RETRY
+    } else {
+        RETRY_EVERY
+    }
 }
 
 /// Stats streams by container id; aborted when dropped, so a lost session leaks no task.
@@ -100,12 +118,19 @@ impl Session {
         // Subscribe before listing, so nothing that happens in between is missed.
         let mut events = self
             .docker
-            .events(Some(EventsOptionsBuilder::default().filters(&filters).build()))
+            .events(Some(
+                EventsOptionsBuilder::default().filters(&filters).build(),
+            ))
             .boxed();
         if let Err(error) = self.resync().await {
             return error;
         }
-        if self.out.send(BackendEvent::Connection(ConnectionState::Live)).await.is_err() {
+        if self
+            .out
+            .send(BackendEvent::Connection(ConnectionState::Live))
+            .await
+            .is_err()
+        {
             return self.closed();
         }
         self.publish().await;
@@ -269,7 +294,10 @@ impl Session {
             open_streams: self.streams.0.len(),
         };
         // An error means the UI has gone; the loop notices and ends.
-        let _ = self.out.send(BackendEvent::Snapshot(Box::new(snapshot))).await;
+        let _ = self
+            .out
+            .send(BackendEvent::Snapshot(Box::new(snapshot)))
+            .await;
     }
 }
 
