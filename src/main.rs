@@ -102,9 +102,13 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                     )
                 })?;
             let mut out = std::io::stdout().lock();
-            dokk::cli::print_status(&mut out, &context, &snapshot, json)
-                .map_err(anyhow::Error::from)?;
-            Ok(ExitCode::SUCCESS)
+            match dokk::cli::print_status(&mut out, &context, &snapshot, json) {
+                // `dokk status | head` closes the pipe early: not an error.
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    Err(anyhow::Error::from(e).into())
+                }
+                _ => Ok(ExitCode::SUCCESS),
+            }
         }
         Command::Ui => {
             dokk::tui::install_panic_hook();
