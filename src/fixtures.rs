@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use bollard::models::{
     ContainerConfig, ContainerInspectResponse, ContainerState, ContainerStateStatusEnum,
-    EndpointSettings, Health, HealthConfig, HealthStatusEnum, HostConfig, NetworkSettings,
-    RestartPolicy, RestartPolicyNameEnum,
+    EndpointSettings, Health, HealthConfig, HealthStatusEnum, HealthcheckResult, HostConfig,
+    NetworkSettings, RestartPolicy, RestartPolicyNameEnum,
 };
 use chrono::{DateTime, TimeZone, Utc};
 
@@ -93,7 +93,20 @@ pub fn inspect(spec: &Spec) -> ContainerInspectResponse {
             health: spec.health.map(|status| Health {
                 status: Some(status),
                 failing_streak: Some(0),
-                log: None,
+                log: Some(vec![HealthcheckResult {
+                    exit_code: Some(if status == HealthStatusEnum::UNHEALTHY {
+                        1
+                    } else {
+                        0
+                    }),
+                    output: Some(if status == HealthStatusEnum::UNHEALTHY {
+                        "wget: can't connect to remote host (127.0.0.1): Connection refused\n"
+                            .into()
+                    } else {
+                        String::new()
+                    }),
+                    ..Default::default()
+                }]),
             }),
             ..Default::default()
         }),

@@ -75,11 +75,13 @@ pub async fn run(config: Config, mut state: State) -> anyhow::Result<()> {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut dirty = true;
+    let mut last_draw = std::time::Instant::now();
 
     loop {
         if dirty {
             terminal.0.draw(|frame| crate::ui::draw(frame, &state))?;
             dirty = false;
+            last_draw = std::time::Instant::now();
         }
         let msg = tokio::select! {
             event = input.next() => match event {
@@ -93,7 +95,7 @@ pub async fn run(config: Config, mut state: State) -> anyhow::Result<()> {
             Some(event) = events_rx.recv() => Msg::Backend(event),
             _ = tick.tick() => Msg::Tick(chrono::Utc::now()),
         };
-        // A tick only changes ages; redraw for it only when an age is on screen.
+        // A tick only moves ages on; when live, a snapshot already redrew within the second.
         let tick_only = matches!(msg, Msg::Tick(_));
         for effect in app::update(&mut state, msg) {
             match effect {
@@ -118,7 +120,7 @@ pub async fn run(config: Config, mut state: State) -> anyhow::Result<()> {
                 },
             }
         }
-        dirty = !tick_only || state.snapshot.is_some() || state.received_at.is_none();
+        dirty = !tick_only || last_draw.elapsed() >= std::time::Duration::from_millis(900);
     }
 }
 

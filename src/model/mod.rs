@@ -70,6 +70,8 @@ pub struct Container {
     pub limits: Limits,
     pub restart_policy: String,
     pub healthcheck: Option<HealthCheck>,
+    /// The newest health check result: its exit code and (trimmed) output.
+    pub last_health_check: Option<(i64, String)>,
     pub labels: BTreeMap<String, String>,
     pub networks: Vec<String>,
     pub ports: Vec<PortMapping>,

@@ -222,6 +222,14 @@ fn info_lines(state: &State, c: &Container) -> Vec<Line<'static>> {
             );
             lines.push(field("Health check", text(test)));
             lines.push(field("", Span::styled(timing, muted(theme))));
+            if let Some((code, output)) = &c.last_health_check {
+                let style = Style::new().fg(if *code == 0 { theme.ok.0 } else { theme.crit.0 });
+                let first_line = output.lines().next().unwrap_or("(no output)");
+                lines.push(field(
+                    "Last check",
+                    Span::styled(format!("exit {code}: {first_line}"), style),
+                ));
+            }
         }
         None => lines.push(field("Health check", Span::styled("none", muted(theme)))),
     }

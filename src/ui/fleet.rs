@@ -159,6 +159,18 @@ fn fit(mut columns: Vec<Column>, width: u16) -> Vec<Column> {
     if let Some(name) = columns.first_mut() {
         name.width = name.width.saturating_sub(overflow).max(NAME_MIN);
     }
+    // Room left after dropping columns goes back to the gauges first.
+    let narrowed = columns
+        .iter()
+        .filter(|c| c.title.ends_with('%') && c.width == GAUGE_NARROW)
+        .count() as u16;
+    if narrowed > 0
+        && width.saturating_sub(total(&columns)) >= narrowed * (GAUGE_WIDE - GAUGE_NARROW)
+    {
+        for column in columns.iter_mut().filter(|c| c.title.ends_with('%')) {
+            column.width = GAUGE_WIDE;
+        }
+    }
     let spare = width.saturating_sub(total(&columns));
     if let Some(last) = columns.last_mut() {
         last.width += spare;

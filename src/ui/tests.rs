@@ -200,3 +200,22 @@ fn threshold_colours() {
     assert_eq!(super::level_color(&state, 90.0), theme.crit.0);
     assert_eq!(super::level_color(&state, 250.0), theme.crit.0);
 }
+
+#[test]
+fn detail_says_why_a_health_check_fails() {
+    let mut state = state_with(Some(evergreen()));
+    let key = state
+        .services
+        .iter()
+        .find(|s| s.key.name == "flaky-api")
+        .map(|s| s.key.clone())
+        .expect("flaky-api");
+    state.view = View::Detail(key);
+    let buffer = render(&state, 120, 44);
+    let screen = text(&buffer);
+    assert!(
+        screen.contains("exit 1: wget: can't connect to remote host"),
+        "{screen}"
+    );
+    assert_eq!(fg_at(&buffer, "exit 1:"), state.theme.crit.0);
+}

@@ -23,6 +23,18 @@ pub fn container_from_inspect(inspect: ContainerInspectResponse) -> Container {
         Some(HealthStatusEnum::STARTING) => Health::Starting,
         _ => Health::None,
     };
+    let last_health_check = state
+        .health
+        .as_ref()
+        .and_then(|h| h.log.as_ref())
+        .and_then(|log| log.last())
+        .map(|result| {
+            let output = result.output.as_deref().unwrap_or("").trim();
+            (
+                result.exit_code.unwrap_or(-1),
+                output.chars().take(500).collect(),
+            )
+        });
     let cpu_cores = match (host.nano_cpus, host.cpu_quota, host.cpu_period) {
         (Some(nano), _, _) if nano > 0 => Some(nano as f64 / 1e9),
         (_, Some(quota), period) if quota > 0 => {
@@ -148,6 +160,7 @@ pub fn container_from_inspect(inspect: ContainerInspectResponse) -> Container {
         limits,
         restart_policy,
         healthcheck,
+        last_health_check,
         labels,
         networks,
         ports,
