@@ -79,7 +79,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
     let mut context: Context = config.context(cli.context.as_deref())?;
     context.readonly |= cli.readonly;
     if let Some(ms) = cli.refresh_ms {
-        context.refresh = std::time::Duration::from_millis(ms.max(100));
+        context.refresh = std::time::Duration::from_millis(dokk::config::clamp_refresh(ms));
     }
     let theme_name = cli.theme.clone().or_else(|| context.theme.clone());
     let theme = match &theme_name {

@@ -12,6 +12,7 @@ use crossterm::terminal::{
 use futures_util::StreamExt;
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
+use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -33,10 +34,15 @@ pub fn restore_terminal() {
     );
 }
 
-/// Restores the terminal before the default hook prints a panic.
+/// Restores the terminal before the default hook prints a panic of the UI thread. A panic in
+/// a background task is logged and ends only that task; the console keeps its terminal.
 pub fn install_panic_hook() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().name() != Some("main") {
+            tracing::error!(%info, "panic in a background task");
+            return;
+        }
         restore_terminal();
         tracing::error!(%info, "panic");
         previous(info);
@@ -53,7 +59,13 @@ impl TerminalGuard {
             restore_terminal();
             return Err(error);
         }
-        Ok(TerminalGuard(Terminal::new(CrosstermBackend::new(stdout))?))
+        match Terminal::new(CrosstermBackend::new(stdout)) {
+            Ok(terminal) => Ok(TerminalGuard(terminal)),
+            Err(error) => {
+                restore_terminal();
+                Err(error)
+            }
+        }
     }
 }
 
@@ -65,12 +77,9 @@ impl Drop for TerminalGuard {
 
 pub async fn run(config: Config, mut state: State) -> anyhow::Result<()> {
     let mut terminal = TerminalGuard::new()?;
-    let (events_tx, mut events_rx) = mpsc::channel::<BackendEvent>(64);
-    let mut watcher: JoinHandle<()> = spawn_watcher(
-        state.context.host.clone(),
-        state.context.refresh,
-        events_tx.clone(),
-    );
+    let (mut watcher, mut events_rx) = watch(&state.context);
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut hangup = signal(SignalKind::hangup())?;
     let mut input = EventStream::new();
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -94,6 +103,9 @@ pub async fn run(config: Config, mut state: State) -> anyhow::Result<()> {
             },
             Some(event) = events_rx.recv() => Msg::Backend(event),
             _ = tick.tick() => Msg::Tick(chrono::Utc::now()),
+            // The terminal guard restores the terminal on the way out.
+            _ = terminate.recv() => Msg::Key(QUIT),
+            _ = hangup.recv() => Msg::Key(QUIT),
         };
         // A tick only moves ages on; when live, a snapshot already redrew within the second.
         let tick_only = matches!(msg, Msg::Tick(_));
@@ -106,9 +118,8 @@ pub async fn run(config: Config, mut state: State) -> anyhow::Result<()> {
                 Effect::SwitchContext(name) => match config.context(Some(&name)) {
                     Ok(context) => {
                         watcher.abort();
-                        while events_rx.try_recv().is_ok() {}
-                        watcher =
-                            spawn_watcher(context.host.clone(), context.refresh, events_tx.clone());
+                        // A fresh channel: nothing the old watcher still sends can arrive.
+                        (watcher, events_rx) = watch(&context);
                         app::switch_context(&mut state, context);
                         state.flash(format!("switched to context {name}"), false);
                     }
@@ -122,6 +133,18 @@ pub async fn run(config: Config, mut state: State) -> anyhow::Result<()> {
         }
         dirty = !tick_only || last_draw.elapsed() >= std::time::Duration::from_millis(900);
     }
+}
+
+/// Ctrl-C, which quits from anywhere.
+const QUIT: crossterm::event::KeyEvent = crossterm::event::KeyEvent::new(
+    crossterm::event::KeyCode::Char('c'),
+    crossterm::event::KeyModifiers::CONTROL,
+);
+
+fn watch(context: &crate::config::Context) -> (JoinHandle<()>, mpsc::Receiver<BackendEvent>) {
+    let (events_tx, events_rx) = mpsc::channel::<BackendEvent>(64);
+    let watcher = spawn_watcher(context.host.clone(), context.refresh, events_tx);
+    (watcher, events_rx)
 }
 
 /// Where the log file goes: the state dir (or cache dir) from `directories`.

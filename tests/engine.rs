@@ -169,11 +169,9 @@ fn cpu_reads_within_two_points_of_docker_stats() {
             .parse()
             .expect("docker stats CPU%");
         println!("attempt {attempt}: dokk {ours:.2}%, docker stats {theirs:.2}%");
-        assert!(
-            (15.0..=35.0).contains(&ours),
-            "a 0.25-CPU busy loop reads about 25%, got {ours}"
-        );
         if (ours - theirs).abs() <= 2.0 {
+            // A busy loop held at 0.25 CPU reads about 25%, less only under heavy contention.
+            assert!((10.0..=35.0).contains(&ours), "got {ours}");
             return;
         }
     }
@@ -231,22 +229,23 @@ async fn a_container_started_while_watching_appears_within_two_seconds() {
 
     // Removal shows too, and its stats stream is closed.
     docker_ok(&["rm", "-f", &id]);
-    let gone = tokio::time::timeout(Duration::from_secs(3), async {
+    let gone = tokio::time::timeout(Duration::from_secs(5), async {
         loop {
+            // Other tests start and stop containers meanwhile: wait for a snapshot where the
+            // streams have caught up with them too.
             if let Some(BackendEvent::Snapshot(s)) = rx.recv().await
                 && !s.containers.iter().any(|c| c.id == id)
             {
-                return s.open_streams;
+                let running = s.containers.iter().filter(|c| c.is_running()).count();
+                if s.open_streams == running {
+                    return (s.open_streams, running);
+                }
             }
         }
     })
     .await
-    .expect("removal seen");
-    let running = docker_ok(&["ps", "-q"]).lines().count();
-    assert!(
-        gone <= running,
-        "{gone} stats streams for {running} running containers"
-    );
+    .expect("removal seen, with one stats stream per running container");
+    assert_eq!(gone.0, gone.1, "one stats stream per running container");
     watcher.abort();
 }
 
@@ -281,28 +280,31 @@ async fn churn_leaves_no_stats_stream_behind() {
         }
     }
     churn.await.expect("churn");
-    // Let the last events arrive, then compare streams with what runs.
-    let settled = tokio::time::timeout(Duration::from_secs(5), async {
-        loop {
-            if let Some(BackendEvent::Snapshot(s)) = rx.recv().await {
-                let running = s.containers.iter().filter(|c| c.is_running()).count();
-                let ours = s
-                    .containers
-                    .iter()
-                    .filter(|c| c.project.as_deref() == Some(project.name.as_str()))
-                    .count();
-                if ours == 0 && s.open_streams <= running {
-                    return (s.open_streams, running);
-                }
-                last = Some(s);
-            }
+    // Once the events of the churn are in, the last snapshot must hold exactly one stats
+    // stream per running container and none of the churned ones.
+    let settled = |s: &dokk::model::FleetSnapshot| {
+        let running = s.containers.iter().filter(|c| c.is_running()).count();
+        let ours = s
+            .containers
+            .iter()
+            .filter(|c| c.project.as_deref() == Some(project.name.as_str()))
+            .count();
+        ours == 0 && s.open_streams == running
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !last.as_deref().is_some_and(settled) && Instant::now() < deadline {
+        if let Ok(Some(BackendEvent::Snapshot(s))) =
+            tokio::time::timeout(Duration::from_millis(500), rx.recv()).await
+        {
+            last = Some(s);
         }
-    })
-    .await;
+    }
+    let last = last.expect("snapshots arrived");
+    let running = last.containers.iter().filter(|c| c.is_running()).count();
     assert!(
-        settled.is_ok(),
-        "streams never matched running containers; last: {:?}",
-        last.map(|s| s.open_streams)
+        settled(&last),
+        "{} stats streams for {running} running containers",
+        last.open_streams
     );
     watcher.abort();
 }

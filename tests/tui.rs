@@ -72,6 +72,8 @@ fn fleet_in_tmux_shows_services_limits_and_no_limit() {
     )
     .unwrap_or_else(|s| panic!("detail not shown:\n{s}"));
     tmux.send(&["Escape"]);
+    tmux.wait_for(&["▾ ", "⏎ detail"], SCREEN_TIMEOUT)
+        .unwrap_or_else(|s| panic!("fleet not back:\n{s}"));
     tmux.send(&["?"]);
     tmux.wait_for(&["any key closes this help"], SCREEN_TIMEOUT)
         .unwrap_or_else(|s| panic!("no help:\n{s}"));
@@ -194,7 +196,7 @@ fn churn_while_watching_does_not_grow_threads_or_memory() {
     );
     let screen = tmux.capture();
     assert!(
-        !screen.contains("churn-"),
+        !screen.contains(&project.name),
         "removed containers are gone from the screen:\n{screen}"
     );
 }

@@ -136,7 +136,9 @@ impl State {
     }
 
     pub fn selected_service(&self) -> Option<&Service> {
-        self.rows.get(self.selected).map(|&i| &self.services[i])
+        self.rows
+            .get(self.selected)
+            .and_then(|&i| self.services.get(i))
     }
 
     pub fn service(&self, key: &ServiceKey) -> Option<&Service> {
@@ -165,6 +167,11 @@ impl State {
     /// selected when it is still shown.
     pub fn refresh_rows(&mut self) {
         let keep = self.selected_service().map(|s| s.key.clone());
+        self.reorder(keep);
+    }
+
+    /// Orders the rows and selects `keep` again when it is still shown.
+    fn reorder(&mut self, keep: Option<ServiceKey>) {
         self.rows = ordered_rows(&self.services, &self.filter, self.sort, self.descending);
         if let Some(key) = keep
             && let Some(row) = self.rows.iter().position(|&i| self.services[i].key == key)
@@ -192,6 +199,8 @@ impl State {
     }
 
     fn apply_snapshot(&mut self, snapshot: FleetSnapshot) {
+        // Which service is selected must be read before the services are replaced.
+        let keep = self.selected_service().map(|s| s.key.clone());
         self.services = group_services(&snapshot.containers, &snapshot.usage);
         for service in &self.services {
             if let (Some(cpu), Some(memory)) = (service.cpu_percent, service.memory_bytes) {
@@ -206,7 +215,7 @@ impl State {
         self.history.retain(|key, _| present.contains(key));
         self.snapshot = Some(snapshot);
         self.received_at = Some(self.now);
-        self.refresh_rows();
+        self.reorder(keep);
     }
 }
 
@@ -242,9 +251,10 @@ pub fn switch_context(state: &mut State, context: Context) {
     state.snapshot = None;
     state.received_at = None;
     state.services.clear();
+    state.rows.clear();
+    state.selected = 0;
     state.history.clear();
     state.view = View::Fleet;
-    state.refresh_rows();
 }
 
 #[cfg(test)]

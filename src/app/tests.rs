@@ -313,3 +313,51 @@ fn history_is_bounded() {
     assert_eq!(history.cpu.len(), 120);
     assert_eq!(history.memory.back(), Some(&999));
 }
+
+#[test]
+fn selection_survives_services_appearing_and_disappearing() {
+    let mut state = state_with(Some(evergreen()));
+    key(&mut state, KeyCode::Char('G'));
+    let last = state.selected_service().map(|s| s.key.clone());
+    // A fleet with fewer services: the old selected index is past the end.
+    let mut smaller = evergreen();
+    smaller.containers = std::sync::Arc::new(smaller.containers.iter().take(2).cloned().collect());
+    update(
+        &mut state,
+        Msg::Backend(BackendEvent::Snapshot(Box::new(smaller))),
+    );
+    assert!(state.selected < state.rows.len());
+    // Back to the full fleet: the selection is a real service again.
+    update(
+        &mut state,
+        Msg::Backend(BackendEvent::Snapshot(Box::new(evergreen()))),
+    );
+    assert!(state.selected_service().is_some());
+    // A new service sorting before the selected one does not move the selection.
+    key(&mut state, KeyCode::Char('G'));
+    let mut bigger = evergreen();
+    let mut containers = (*bigger.containers).clone();
+    containers.push(container(&Spec {
+        id: "n1",
+        service: "aaa-new",
+        ..Spec::default()
+    }));
+    bigger.containers = std::sync::Arc::new(containers);
+    update(
+        &mut state,
+        Msg::Backend(BackendEvent::Snapshot(Box::new(bigger))),
+    );
+    assert_eq!(state.selected_service().map(|s| s.key.clone()), last);
+}
+
+#[test]
+fn switching_context_with_a_fleet_on_screen_starts_clean() {
+    let mut state = state_with(Some(evergreen()));
+    key(&mut state, KeyCode::Char('G'));
+    switch_context(&mut state, crate::fixtures::context());
+    assert!(state.rows.is_empty() && state.services.is_empty());
+    assert_eq!(state.selected_service(), None);
+    key(&mut state, KeyCode::Char('j'));
+    key(&mut state, KeyCode::Enter);
+    assert_eq!(state.view, View::Fleet);
+}

@@ -76,6 +76,12 @@ pub struct Context {
     pub theme: Option<String>,
 }
 
+/// Refresh intervals dokk accepts: faster than the engine's own sampling is pointless, and
+/// slower than a minute is not live.
+pub fn clamp_refresh(ms: u64) -> u64 {
+    ms.clamp(100, 60_000)
+}
+
 /// Where dokk keeps its files (`directories`).
 pub fn project_dirs() -> Option<directories::ProjectDirs> {
     directories::ProjectDirs::from("", "", "dokk")
@@ -140,7 +146,7 @@ impl Config {
         let name = name
             .or(self.default_context.as_deref())
             .unwrap_or(IMPLICIT_CONTEXT);
-        let refresh_ms = |own: Option<u64>| own.or(self.refresh_ms).unwrap_or(1000).max(100);
+        let refresh_ms = |own: Option<u64>| clamp_refresh(own.or(self.refresh_ms).unwrap_or(1000));
         match self.contexts.get(name) {
             Some(context) => Ok(Context {
                 name: name.to_string(),

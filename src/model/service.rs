@@ -194,6 +194,7 @@ fn aggregate(key: ServiceKey, replicas: &[&Container], usage: &HashMap<String, U
     };
 
     let mut images: Vec<&str> = replicas.iter().map(|c| c.image.as_str()).collect();
+    images.sort_unstable();
     images.dedup();
     let image = match images.as_slice() {
         [] => String::new(),

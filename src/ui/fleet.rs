@@ -260,16 +260,8 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         .skip(offset)
         .take(visible)
         .map(|line| match *line {
-            DisplayRow::Project { service, count } => {
-                let project = state.services[service].key.project_label().to_string();
-                Row::new([Line::from(vec![
-                    Span::styled(
-                        format!("▾ {project}"),
-                        base(theme).add_modifier(Modifier::BOLD),
-                    ),
-                    Span::styled(format!(" ({count})"), muted(theme)),
-                ])])
-            }
+            // Drawn across the whole row below, not clipped to the first column.
+            DisplayRow::Project { .. } => Row::new([Line::raw("")]),
             DisplayRow::Service { row, service } => {
                 let service = &state.services[service];
                 let cells = columns.iter().map(|c| (c.cell)(state, service, c.width));
@@ -287,6 +279,20 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         .collect();
     let table = Table::new(rows, widths).header(header).column_spacing(1);
     frame.render_widget(table, inner);
+    for (index, line) in lines.iter().skip(offset).take(visible).enumerate() {
+        if let DisplayRow::Project { service, count } = *line {
+            let project = state.services[service].key.project_label().to_string();
+            let heading = Line::from(vec![
+                Span::styled(
+                    format!("▾ {project}"),
+                    base(theme).add_modifier(Modifier::BOLD),
+                ),
+                Span::styled(format!(" ({count})"), muted(theme)),
+            ]);
+            let row = Rect::new(inner.x, inner.y + 1 + index as u16, inner.width, 1);
+            frame.render_widget(Paragraph::new(heading), row);
+        }
+    }
 
     render_sparklines(frame, spark_area, state);
 }

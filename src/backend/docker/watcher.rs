@@ -64,14 +64,20 @@ fn retry_delay(attempts: u32) -> Duration {
     }
 }
 
+/// One stats stream per running container, with the start it belongs to.
+struct StatsStream {
+    handle: JoinHandle<()>,
+    started_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 /// Stats streams by container id; aborted when dropped, so a lost session leaks no task.
 #[derive(Default)]
-struct StatsStreams(HashMap<String, JoinHandle<()>>);
+struct StatsStreams(HashMap<String, StatsStream>);
 
 impl Drop for StatsStreams {
     fn drop(&mut self) {
-        for handle in self.0.values() {
-            handle.abort();
+        for stream in self.0.values() {
+            stream.handle.abort();
         }
     }
 }
@@ -115,13 +121,15 @@ impl Session {
     /// Runs until the engine is lost; returns why.
     async fn run(&mut self) -> DockerError {
         let filters = HashMap::from([("type", vec!["container"])]);
-        // Subscribe before listing, so nothing that happens in between is missed.
-        let mut events = self
-            .docker
-            .events(Some(
-                EventsOptionsBuilder::default().filters(&filters).build(),
-            ))
-            .boxed();
+        // bollard sends the request on the first poll, after the listing: ask for the events
+        // since just before it, so nothing that happens in between is missed. Replays are
+        // harmless (a container is inspected once more).
+        let since = (chrono::Utc::now().timestamp() - 1).to_string();
+        let options = EventsOptionsBuilder::default()
+            .since(&since)
+            .filters(&filters)
+            .build();
+        let mut events = self.docker.events(Some(options)).boxed();
         if let Err(error) = self.resync().await {
             return error;
         }
@@ -184,6 +192,7 @@ impl Session {
                     }
                 }
                 _ = tick.tick() => {
+                    self.ensure_streams();
                     if usage_changed {
                         usage_changed = false;
                         self.publish().await;
@@ -258,19 +267,44 @@ impl Session {
     fn remember(&mut self, container: Container) {
         let id = container.id.clone();
         if container.is_running() {
-            let finished = self.streams.0.get(&id).is_none_or(JoinHandle::is_finished);
-            if finished {
-                let handle = tokio::spawn(stream_stats(
-                    self.docker.clone(),
-                    id.clone(),
-                    self.samples_tx.clone(),
-                ));
-                self.streams.0.insert(id.clone(), handle);
-            }
+            self.ensure_stream(&id, container.started_at);
         } else {
             self.stop_stream(&id);
         }
         self.containers.insert(id, container);
+    }
+
+    /// Starts a stats stream for a running container that has none, whose stream ended (an
+    /// error, or the engine closed it), or that restarted since its stream began.
+    fn ensure_stream(&mut self, id: &str, started_at: Option<chrono::DateTime<chrono::Utc>>) {
+        let current =
+            self.streams.0.get(id).is_some_and(|stream| {
+                !stream.handle.is_finished() && stream.started_at == started_at
+            });
+        if current {
+            return;
+        }
+        self.stop_stream(id);
+        let handle = tokio::spawn(stream_stats(
+            self.docker.clone(),
+            id.to_string(),
+            self.samples_tx.clone(),
+        ));
+        self.streams
+            .0
+            .insert(id.to_string(), StatsStream { handle, started_at });
+    }
+
+    fn ensure_streams(&mut self) {
+        let running: Vec<(String, _)> = self
+            .containers
+            .values()
+            .filter(|c| c.is_running())
+            .map(|c| (c.id.clone(), c.started_at))
+            .collect();
+        for (id, started_at) in running {
+            self.ensure_stream(&id, started_at);
+        }
     }
 
     fn forget(&mut self, id: &str) {
@@ -279,19 +313,23 @@ impl Session {
     }
 
     fn stop_stream(&mut self, id: &str) {
-        if let Some(handle) = self.streams.0.remove(id) {
-            handle.abort();
+        if let Some(stream) = self.streams.0.remove(id) {
+            stream.handle.abort();
         }
         self.usage.remove(id);
     }
 
     async fn publish(&mut self) {
-        self.streams.0.retain(|_, handle| !handle.is_finished());
         let snapshot = FleetSnapshot {
             host: self.info.clone(),
             containers: Arc::new(self.containers.values().cloned().collect()),
             usage: Arc::new(self.usage.clone()),
-            open_streams: self.streams.0.len(),
+            open_streams: self
+                .streams
+                .0
+                .values()
+                .filter(|s| !s.handle.is_finished())
+                .count(),
         };
         // An error means the UI has gone; the loop notices and ends.
         let _ = self
