@@ -7,6 +7,7 @@ pub mod config;
 #[cfg(test)]
 pub mod fixtures;
 pub mod guard;
+pub mod logs;
 pub mod model;
 pub mod tui;
 pub mod ui;

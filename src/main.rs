@@ -37,6 +37,29 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print a service's logs: its replicas merged in time order, or one container's.
+    Logs {
+        /// `service`, `project/service`, or a standalone container's name.
+        service: String,
+        /// Only this container of the service (id prefix or name).
+        #[arg(long)]
+        container: Option<String>,
+        /// Only lines newer than this: a duration (10m, 2h) or an RFC 3339 time.
+        #[arg(long)]
+        since: Option<String>,
+        /// Start from the last N lines of each container (default: all).
+        #[arg(long)]
+        tail: Option<usize>,
+        /// Keep printing new lines.
+        #[arg(long, short)]
+        follow: bool,
+        /// Only lines matching this regular expression (case-sensitive).
+        #[arg(long)]
+        grep: Option<String>,
+        /// JSON lines: {"time", "replica", "stream", "message"}.
+        #[arg(long)]
+        json: bool,
+    },
     /// Open the interactive console (the default).
     Ui,
 }
@@ -110,9 +133,44 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 _ => Ok(ExitCode::SUCCESS),
             }
         }
+        Command::Logs {
+            service,
+            container,
+            since,
+            tail,
+            follow,
+            grep,
+            json,
+        } => {
+            let args = dokk::cli::LogsArgs {
+                service,
+                container,
+                since,
+                tail,
+                follow,
+                grep,
+                json,
+            };
+            let mut out = std::io::stdout().lock();
+            match runtime.block_on(dokk::cli::run_logs(&context, &args, &mut out)) {
+                Ok(()) => Ok(ExitCode::SUCCESS),
+                Err(dokk::cli::LogsError::Usage(message)) => {
+                    eprintln!("dokk: {message}");
+                    Ok(ExitCode::from(2))
+                }
+                // `dokk logs | head` closes the pipe early: not an error.
+                Err(dokk::cli::LogsError::Engine(message)) if message.contains("Broken pipe") => {
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(error) => Err(anyhow::anyhow!("{error}").into()),
+            }
+        }
         Command::Ui => {
             dokk::tui::install_panic_hook();
-            let state = State::new(context, config.context_names(), theme, config.thresholds);
+            let mut state = State::new(context, config.context_names(), theme, config.thresholds);
+            if let Some(lines) = config.log_lines {
+                state.log_lines = lines.max(100);
+            }
             runtime.block_on(dokk::tui::run(config, state))?;
             Ok(ExitCode::SUCCESS)
         }

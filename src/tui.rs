@@ -1,10 +1,14 @@
 //! The interactive console: terminal setup and restore, and the one loop that selects over
-//! terminal input, backend events and a once-a-second tick, redrawing only on change.
+//! terminal input, backend events, log lines and a once-a-second tick, redrawing only on
+//! change. Effects returned by `update` are carried out here.
 
-use std::io::{self, Stdout};
+use std::io::{self, Stdout, Write};
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
-use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event, EventStream};
+use crossterm::event::{
+    DisableMouseCapture, EnableMouseCapture, Event, EventStream, KeyCode, KeyEvent, KeyModifiers,
+};
 use crossterm::execute;
 use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
@@ -18,8 +22,10 @@ use tokio::task::JoinHandle;
 
 use crate::app::{self, Effect, Msg, State};
 use crate::backend::BackendEvent;
-use crate::backend::docker::spawn_watcher;
-use crate::config::{Config, Theme, user_theme_dir};
+use crate::backend::docker::logs::{LogEvent, LogRequest, stream_logs};
+use crate::backend::docker::{self, spawn_watcher};
+use crate::config::{Config, Context, Theme, user_theme_dir};
+use crate::guard::Mutation;
 
 type Term = Terminal<CrosstermBackend<Stdout>>;
 
@@ -54,12 +60,11 @@ struct TerminalGuard(Term);
 impl TerminalGuard {
     fn new() -> io::Result<TerminalGuard> {
         enable_raw_mode()?;
-        let mut stdout = io::stdout();
-        if let Err(error) = execute!(stdout, EnterAlternateScreen, EnableMouseCapture) {
+        if let Err(error) = execute!(io::stdout(), EnterAlternateScreen, EnableMouseCapture) {
             restore_terminal();
             return Err(error);
         }
-        match Terminal::new(CrosstermBackend::new(stdout)) {
+        match Terminal::new(CrosstermBackend::new(io::stdout())) {
             Ok(terminal) => Ok(TerminalGuard(terminal)),
             Err(error) => {
                 restore_terminal();
@@ -75,23 +80,50 @@ impl Drop for TerminalGuard {
     }
 }
 
+/// Ctrl-C, which quits from anywhere.
+const QUIT: KeyEvent = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+
+struct Console {
+    config: Config,
+    terminal: TerminalGuard,
+    input: Option<EventStream>,
+    watcher: JoinHandle<()>,
+    events: mpsc::Receiver<BackendEvent>,
+    log_task: Option<JoinHandle<()>>,
+    log_tx: mpsc::Sender<(u64, LogEvent)>,
+}
+
 pub async fn run(config: Config, mut state: State) -> anyhow::Result<()> {
-    let mut terminal = TerminalGuard::new()?;
-    let (mut watcher, mut events_rx) = watch(&state.context);
+    let (watcher, events) = watch(&state.context);
+    let (log_tx, mut log_rx) = mpsc::channel::<(u64, LogEvent)>(256);
+    let mut console = Console {
+        config,
+        terminal: TerminalGuard::new()?,
+        input: Some(EventStream::new()),
+        watcher,
+        events,
+        log_task: None,
+        log_tx,
+    };
     let mut terminate = signal(SignalKind::terminate())?;
     let mut hangup = signal(SignalKind::hangup())?;
-    let mut input = EventStream::new();
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut dirty = true;
-    let mut last_draw = std::time::Instant::now();
+    let mut last_draw = Instant::now() - FRAME;
 
     loop {
-        if dirty {
-            terminal.0.draw(|frame| crate::ui::draw(frame, &state))?;
+        if dirty && last_draw.elapsed() >= FRAME {
+            console
+                .terminal
+                .0
+                .draw(|frame| crate::ui::draw(frame, &state))?;
             dirty = false;
-            last_draw = std::time::Instant::now();
+            last_draw = Instant::now();
         }
+        // A change within a frame of the last draw waits for the next frame.
+        let wait = FRAME.saturating_sub(last_draw.elapsed());
+        let input = console.input.get_or_insert_with(EventStream::new);
         let msg = tokio::select! {
             event = input.next() => match event {
                 Some(Ok(Event::Key(key))) => Msg::Key(key),
@@ -101,50 +133,221 @@ pub async fn run(config: Config, mut state: State) -> anyhow::Result<()> {
                 Some(Err(error)) => return Err(error.into()),
                 None => return Ok(()),
             },
-            Some(event) = events_rx.recv() => Msg::Backend(event),
+            Some(event) = console.events.recv() => Msg::Backend(event),
+            Some((session, event)) = log_rx.recv() => Msg::Logs(session, event),
             _ = tick.tick() => Msg::Tick(chrono::Utc::now()),
             // The terminal guard restores the terminal on the way out.
             _ = terminate.recv() => Msg::Key(QUIT),
             _ = hangup.recv() => Msg::Key(QUIT),
+            _ = tokio::time::sleep(wait), if dirty => continue,
         };
         // A tick only moves ages on; when live, a snapshot already redrew within the second.
         let tick_only = matches!(msg, Msg::Tick(_));
-        for effect in app::update(&mut state, msg) {
-            match effect {
-                Effect::Quit => {
-                    watcher.abort();
-                    return Ok(());
-                }
-                Effect::SwitchContext(name) => match config.context(Some(&name)) {
-                    Ok(context) => {
-                        watcher.abort();
-                        // A fresh channel: nothing the old watcher still sends can arrive.
-                        (watcher, events_rx) = watch(&context);
-                        app::switch_context(&mut state, context);
-                        state.flash(format!("switched to context {name}"), false);
-                    }
-                    Err(error) => state.flash(error.to_string(), true),
-                },
-                Effect::LoadTheme(name) => match Theme::load(&name, user_theme_dir().as_deref()) {
-                    Ok(theme) => state.theme = theme,
-                    Err(error) => state.flash(error.to_string().replace('\n', " "), true),
-                },
+        let mut msgs = vec![msg];
+        // A burst of log lines costs one frame, not one per batch.
+        while msgs.len() < MAX_BATCHES_PER_FRAME {
+            match log_rx.try_recv() {
+                Ok((session, event)) => msgs.push(Msg::Logs(session, event)),
+                Err(_) => break,
             }
         }
-        dirty = !tick_only || last_draw.elapsed() >= std::time::Duration::from_millis(900);
+        for msg in msgs {
+            for effect in app::update(&mut state, msg) {
+                if !console.apply(&mut state, effect).await {
+                    console.watcher.abort();
+                    console.stop_logs();
+                    return Ok(());
+                }
+            }
+        }
+        dirty |= !tick_only || last_draw.elapsed() >= Duration::from_millis(900);
     }
 }
 
-/// Ctrl-C, which quits from anywhere.
-const QUIT: crossterm::event::KeyEvent = crossterm::event::KeyEvent::new(
-    crossterm::event::KeyCode::Char('c'),
-    crossterm::event::KeyModifiers::CONTROL,
-);
+/// At most 60 frames a second.
+const FRAME: Duration = Duration::from_millis(16);
+const MAX_BATCHES_PER_FRAME: usize = 512;
 
-fn watch(context: &crate::config::Context) -> (JoinHandle<()>, mpsc::Receiver<BackendEvent>) {
+impl Console {
+    /// Carries out one effect; false means quit.
+    async fn apply(&mut self, state: &mut State, effect: Effect) -> bool {
+        match effect {
+            Effect::Quit => return false,
+            Effect::SwitchContext(name) => match self.config.context(Some(&name)) {
+                Ok(context) => {
+                    self.watcher.abort();
+                    // A fresh channel: nothing the old watcher still sends can arrive.
+                    (self.watcher, self.events) = watch(&context);
+                    self.stop_logs();
+                    app::switch_context(state, context);
+                    state.flash(format!("switched to context {name}"), false);
+                }
+                Err(error) => state.flash(error.to_string(), true),
+            },
+            Effect::LoadTheme(name) => match Theme::load(&name, user_theme_dir().as_deref()) {
+                Ok(theme) => state.theme = theme,
+                Err(error) => state.flash(error.to_string().replace('\n', " "), true),
+            },
+            Effect::OpenLogs {
+                session,
+                containers,
+            } => {
+                self.stop_logs();
+                let request = LogRequest {
+                    containers,
+                    tail: Some(self.config.log_tail.unwrap_or(DEFAULT_TAIL)),
+                    since: None,
+                    follow: true,
+                };
+                let host = state.context.host.clone();
+                let out = self.log_tx.clone();
+                self.log_task = Some(tokio::spawn(async move {
+                    let (events, mut forward) = mpsc::channel(256);
+                    let docker = match docker::connect(&host).await {
+                        Ok(docker) => docker,
+                        Err(error) => {
+                            let _ = out
+                                .send((session, LogEvent::Error(error.to_string())))
+                                .await;
+                            return;
+                        }
+                    };
+                    let reader = tokio::spawn(stream_logs(docker, request, events));
+                    while let Some(event) = forward.recv().await {
+                        if out.send((session, event)).await.is_err() {
+                            break;
+                        }
+                    }
+                    reader.abort();
+                }));
+            }
+            Effect::CloseLogs => self.stop_logs(),
+            Effect::SaveLogs { title, text } => match save_logs(&title, &text) {
+                Ok(path) => state.flash(
+                    format!("saved {} lines to {}", text.lines().count(), path.display()),
+                    false,
+                ),
+                Err(error) => state.flash(format!("could not save the logs: {error}"), true),
+            },
+            Effect::Copy(text) => {
+                // OSC 52: the terminal (and tmux with set-clipboard) puts it on the clipboard.
+                let encoded = base64(text.as_bytes());
+                let mut stdout = io::stdout();
+                let _ = write!(stdout, "\x1b]52;c;{encoded}\x07");
+                let _ = stdout.flush();
+                state.flash(format!("copied {} characters", text.chars().count()), false);
+            }
+            Effect::Shell { container, name } => {
+                if let Err(refused) = state.guard.authorize(&Mutation::Exec {
+                    container: name.clone(),
+                }) {
+                    state.flash(refused.to_string(), true);
+                    return true;
+                }
+                match self.shell(state, &container, &name).await {
+                    Ok(message) => state.flash(message, false),
+                    Err(message) => state.flash(message, true),
+                }
+            }
+        }
+        true
+    }
+
+    fn stop_logs(&mut self) {
+        if let Some(task) = self.log_task.take() {
+            task.abort();
+        }
+    }
+
+    /// Hands the terminal to a shell in the container, then takes it back exactly as it was.
+    async fn shell(
+        &mut self,
+        state: &State,
+        container: &str,
+        name: &str,
+    ) -> Result<String, String> {
+        let host = state.context.host.clone();
+        let client = docker::connect(&host).await.map_err(|e| e.to_string())?;
+        // Stop reading keys ourselves: the shell gets every byte.
+        self.input = None;
+        let _ = execute!(
+            io::stdout(),
+            DisableMouseCapture,
+            LeaveAlternateScreen,
+            crossterm::cursor::Show
+        );
+        print!("dokk: shell in {name} — `exit` returns to dokk\r\n");
+        let _ = io::stdout().flush();
+        let result =
+            docker::exec::run_shell(&client, &host, container, name, &self.config.shells()).await;
+        let _ = execute!(io::stdout(), EnterAlternateScreen, EnableMouseCapture);
+        let _ = self.terminal.0.clear();
+        self.input = Some(EventStream::new());
+        match result {
+            Ok(Some(code)) if code != 0 => Ok(format!("shell in {name} exited with {code}")),
+            Ok(_) => Ok(format!("back from the shell in {name}")),
+            Err(error) => Err(error.to_string()),
+        }
+    }
+}
+
+const DEFAULT_TAIL: usize = 1000;
+
+fn watch(context: &Context) -> (JoinHandle<()>, mpsc::Receiver<BackendEvent>) {
     let (events_tx, events_rx) = mpsc::channel::<BackendEvent>(64);
     let watcher = spawn_watcher(context.host.clone(), context.refresh, events_tx);
     (watcher, events_rx)
+}
+
+/// Writes the logs to `dokk-<title>-<time>.log` in the current directory, or in dokk's data
+/// dir when the current one is not writable.
+fn save_logs(title: &str, text: &str) -> io::Result<PathBuf> {
+    let safe: String = title
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let name = format!(
+        "dokk-{safe}-{}.log",
+        chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
+    );
+    let first = std::env::current_dir().map(|d| d.join(&name));
+    match first.and_then(|path| std::fs::write(&path, text).map(|_| path)) {
+        Ok(path) => Ok(path),
+        Err(_) => {
+            let dir = crate::config::project_dirs()
+                .map(|d| d.data_dir().join("logs"))
+                .ok_or_else(|| io::Error::other("no data directory"))?;
+            std::fs::create_dir_all(&dir)?;
+            let path = dir.join(&name);
+            std::fs::write(&path, text)?;
+            Ok(path)
+        }
+    }
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 /// Where the log file goes: the state dir (or cache dir) from `directories`.
@@ -152,4 +355,16 @@ pub fn log_path() -> Option<PathBuf> {
     let dirs = crate::config::project_dirs()?;
     let dir = dirs.state_dir().unwrap_or(dirs.cache_dir()).to_path_buf();
     Some(dir.join("dokk.log"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn base64_matches_the_standard() {
+        assert_eq!(super::base64(b""), "");
+        assert_eq!(super::base64(b"f"), "Zg==");
+        assert_eq!(super::base64(b"fo"), "Zm8=");
+        assert_eq!(super::base64(b"foo"), "Zm9v");
+        assert_eq!(super::base64(b"hello world"), "aGVsbG8gd29ybGQ=");
+    }
 }

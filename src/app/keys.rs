@@ -39,6 +39,7 @@ pub fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
             return match state.view.clone() {
                 View::Fleet => on_fleet_key(state, key),
                 View::Detail(_) => on_detail_key(state, key),
+                View::Logs(_) => super::log_keys::on_log_key(state, key),
             };
         }
     }
@@ -67,6 +68,21 @@ fn on_fleet_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         KeyCode::Home | KeyCode::Char('g') => state.selected = 0,
         KeyCode::End | KeyCode::Char('G') => state.selected = last,
         KeyCode::Enter | KeyCode::Right => open_detail(state),
+        KeyCode::Char('l') => return service_logs(state),
+        KeyCode::Char('s') => {
+            let containers = state
+                .selected_service()
+                .map(|s| state.containers_of(s))
+                .unwrap_or_default();
+            let target = containers
+                .iter()
+                .find(|c| c.is_running())
+                .or(containers.first())
+                .map(|c| (c.id.clone(), c.name.clone()));
+            if let Some((container, name)) = target {
+                return vec![Effect::Shell { container, name }];
+            }
+        }
         KeyCode::Char('o') => {
             let next = state.sort.next();
             state.set_sort(next);
@@ -115,6 +131,7 @@ fn open_detail(state: &mut State) {
     if let Some(service) = state.selected_service() {
         state.view = View::Detail(service.key.clone());
         state.detail_scroll = 0;
+        state.detail_container = 0;
         state.reveal_env = false;
     }
 }
@@ -123,6 +140,7 @@ fn on_detail_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     match key.code {
         KeyCode::Esc | KeyCode::Char('q') | KeyCode::Left | KeyCode::Backspace => {
             state.view = View::Fleet;
+            state.detail_container = 0;
         }
         KeyCode::Char('x') => {
             state.reveal_env = !state.reveal_env;
@@ -144,12 +162,97 @@ fn on_detail_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         KeyCode::PageDown => state.detail_scroll = state.detail_scroll.saturating_add(PAGE as u16),
         KeyCode::PageUp => state.detail_scroll = state.detail_scroll.saturating_sub(PAGE as u16),
         KeyCode::Home | KeyCode::Char('g') => state.detail_scroll = 0,
+        KeyCode::Tab | KeyCode::BackTab => {
+            let count = detail_containers(state).len().max(1);
+            state.detail_container = if key.code == KeyCode::Tab {
+                (state.detail_container + 1) % count
+            } else {
+                (state.detail_container + count - 1) % count
+            };
+        }
+        KeyCode::Char('l') => {
+            if let Some((id, name)) = detail_containers(state)
+                .get(state.detail_container)
+                .cloned()
+            {
+                return open_logs(state, name.clone(), vec![(id, name)]);
+            }
+        }
+        KeyCode::Char('L') => return service_logs(state),
+        KeyCode::Char('s') => {
+            if let Some((container, name)) = detail_containers(state)
+                .get(state.detail_container)
+                .cloned()
+            {
+                return vec![Effect::Shell { container, name }];
+            }
+        }
         _ => {}
     }
     Vec::new()
 }
 
+/// Ids and names of the containers of the service in the detail view.
+fn detail_containers(state: &State) -> Vec<(String, String)> {
+    let View::Detail(key) = &state.view else {
+        return Vec::new();
+    };
+    state
+        .service(key)
+        .map(|service| {
+            state
+                .containers_of(service)
+                .iter()
+                .map(|c| (c.id.clone(), c.name.clone()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The logs of the selected service (fleet) or the shown one (detail), replicas merged.
+fn service_logs(state: &mut State) -> Vec<Effect> {
+    let service = match &state.view {
+        View::Detail(key) => state.service(key),
+        _ => state.selected_service(),
+    };
+    let Some(service) = service else {
+        return Vec::new();
+    };
+    let containers: Vec<(String, String)> = state
+        .containers_of(service)
+        .iter()
+        .map(|c| {
+            let tag = match c.replica_number {
+                Some(n) if service.key.project.is_some() => format!("{}.{n}", service.key.name),
+                _ => c.name.clone(),
+            };
+            (c.id.clone(), tag)
+        })
+        .collect();
+    let title = format!("{}/{}", service.key.project_label(), service.key.name);
+    open_logs(state, title, containers)
+}
+
+fn open_logs(state: &mut State, title: String, containers: Vec<(String, String)>) -> Vec<Effect> {
+    if containers.is_empty() {
+        return Vec::new();
+    }
+    state.log_sessions += 1;
+    let session = state.log_sessions;
+    state.logs = Some(super::LogView::new(title, session, state.log_lines));
+    let back = std::mem::replace(&mut state.view, View::Fleet);
+    state.view = View::Logs(Box::new(back));
+    vec![Effect::OpenLogs {
+        session,
+        containers,
+    }]
+}
+
 fn on_prompt_key(state: &mut State, prompt: Prompt, key: KeyEvent) -> Vec<Effect> {
+    if prompt == Prompt::Search {
+        super::log_keys::on_search_key(state, key);
+        return Vec::new();
+    }
     match key.code {
         KeyCode::Esc => {
             if prompt == Prompt::Filter {

@@ -3,9 +3,12 @@
 
 mod history;
 mod keys;
+mod log_keys;
+mod logs;
 mod table;
 
 pub use history::History;
+pub use logs::LogView;
 pub use table::{DisplayRow, SortColumn, display_rows, matches_filter, ordered_rows};
 
 use std::cell::Cell;
@@ -29,6 +32,8 @@ pub enum Msg {
     Backend(BackendEvent),
     /// Once a second, so ages and "disconnected since" move on.
     Tick(DateTime<Utc>),
+    /// Log lines for the log view of this session.
+    Logs(u64, crate::backend::docker::logs::LogEvent),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -38,18 +43,42 @@ pub enum Effect {
     SwitchContext(String),
     /// Switch to the theme of this name.
     LoadTheme(String),
+    /// Start reading logs for the log view (session in `State::logs`).
+    OpenLogs {
+        session: u64,
+        /// Container ids, with the name that tags their lines.
+        containers: Vec<(String, String)>,
+    },
+    /// Stop reading logs.
+    CloseLogs,
+    /// Write the log buffer to a file named after `title`.
+    SaveLogs {
+        title: String,
+        text: String,
+    },
+    /// Put text on the clipboard (OSC 52, which terminals and tmux pass on).
+    Copy(String),
+    /// Open an interactive shell in a container. Goes through the read-only guard.
+    Shell {
+        container: String,
+        name: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum View {
     Fleet,
     Detail(ServiceKey),
+    /// The log view (`State::logs`), and the view to go back to.
+    Logs(Box<View>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Prompt {
     Filter,
     Command,
+    /// A regex search in the log view.
+    Search,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -92,6 +121,12 @@ pub struct State {
     pub view: View,
     pub reveal_env: bool,
     pub detail_scroll: u16,
+    /// The selected container in the detail view (index into the service's containers).
+    pub detail_container: usize,
+    pub logs: Option<LogView>,
+    pub log_sessions: u64,
+    /// How many lines a log view keeps.
+    pub log_lines: usize,
     pub flash: Option<Flash>,
     pub now: DateTime<Utc>,
     pub layout: TableLayout,
@@ -129,6 +164,10 @@ impl State {
             view: View::Fleet,
             reveal_env: false,
             detail_scroll: 0,
+            detail_container: 0,
+            logs: None,
+            log_sessions: 0,
+            log_lines: crate::logs::DEFAULT_MAX_LINES,
             flash: None,
             now: Utc::now(),
             layout: TableLayout::default(),
@@ -227,6 +266,12 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.now = now;
             Vec::new()
         }
+        Msg::Logs(session, event) => {
+            if let Some(view) = state.logs.as_mut().filter(|v| v.session == session) {
+                view.on_event(event);
+            }
+            Vec::new()
+        }
         Msg::Backend(BackendEvent::Connection(connection)) => {
             state.connection = connection;
             Vec::new()
@@ -254,6 +299,7 @@ pub fn switch_context(state: &mut State, context: Context) {
     state.rows.clear();
     state.selected = 0;
     state.history.clear();
+    state.logs = None;
     state.view = View::Fleet;
 }
 

@@ -23,6 +23,12 @@ pub struct Config {
     /// How often numbers refresh, in milliseconds.
     pub refresh_ms: Option<u64>,
     pub default_context: Option<String>,
+    /// Shells to try, in order, when opening one in a container.
+    pub shells: Option<Vec<String>>,
+    /// Lines a log view keeps (the oldest go first).
+    pub log_lines: Option<usize>,
+    /// Lines per container a log view starts from.
+    pub log_tail: Option<usize>,
     #[serde(default)]
     pub thresholds: Thresholds,
     #[serde(default)]
@@ -74,6 +80,17 @@ pub struct Context {
     pub readonly: bool,
     pub refresh: Duration,
     pub theme: Option<String>,
+}
+
+impl Config {
+    pub fn shells(&self) -> Vec<String> {
+        self.shells.clone().unwrap_or_else(|| {
+            crate::backend::docker::exec::DEFAULT_SHELLS
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
+        })
+    }
 }
 
 /// Refresh intervals dokk accepts: faster than the engine's own sampling is pointless, and

@@ -5,6 +5,7 @@ mod fleet;
 pub mod format;
 mod header;
 mod help;
+mod logs;
 mod unreachable;
 
 use ratatui::Frame;
@@ -34,6 +35,7 @@ pub fn draw(frame: &mut Frame, state: &State) {
             unreachable::render(frame, body, state)
         }
         (View::Detail(key), _) => detail::render(frame, body, state, key),
+        (View::Logs(_), _) => logs::render(frame, body, state),
         (View::Fleet, _) => fleet::render(frame, body, state),
     }
     render_footer(frame, footer, state);
@@ -46,15 +48,33 @@ fn render_footer(frame: &mut Frame, area: ratatui::layout::Rect, state: &State) 
     let theme = &state.theme;
     let line = match (state.prompt, &state.flash) {
         (Some(prompt), _) => {
-            let sign = if prompt == Prompt::Filter { "/" } else { ":" };
-            Line::from(vec![
+            let sign = if prompt == Prompt::Command { ":" } else { "/" };
+            let mut spans = vec![
                 Span::styled(
                     sign,
                     Style::new().fg(theme.accent.0).add_modifier(Modifier::BOLD),
                 ),
                 Span::styled(state.input.clone(), base(theme)),
                 Span::styled("█", Style::new().fg(theme.accent.0)),
-            ])
+            ];
+            if prompt == Prompt::Search
+                && let Some(view) = &state.logs
+            {
+                spans.push(match &view.search_error {
+                    Some(error) => {
+                        Span::styled(format!("  ✗ {error}"), Style::new().fg(theme.crit.0))
+                    }
+                    None if view.search.is_some() => Span::styled(
+                        format!(
+                            "  {} matching lines · enter keeps, esc clears",
+                            view.matches().len()
+                        ),
+                        muted(theme),
+                    ),
+                    None => Span::styled("  regex, smart case", muted(theme)),
+                });
+            }
+            Line::from(spans)
         }
         (None, Some(flash)) => Line::styled(
             flash.text.clone(),
@@ -75,6 +95,8 @@ fn hints(state: &State) -> Line<'static> {
         View::Fleet => &[
             ("↑↓", "move"),
             ("⏎", "detail"),
+            ("l", "logs"),
+            ("s", "shell"),
             ("/", "filter"),
             ("⇧C/M/N", "sort"),
             (":", "command"),
@@ -83,9 +105,25 @@ fn hints(state: &State) -> Line<'static> {
         ],
         View::Detail(_) => &[
             ("esc", "back"),
+            ("tab", "container"),
+            ("l/L", "logs"),
+            ("s", "shell"),
             ("↑↓", "scroll"),
             ("x", "reveal secrets"),
             ("?", "help"),
+        ],
+        View::Logs(_) => &[
+            ("esc", "back"),
+            ("/", "search"),
+            ("n/N", "match"),
+            ("f", "filter"),
+            ("+/-", "context"),
+            ("t", "time"),
+            ("w", "wrap"),
+            ("1/2", "out/err"),
+            ("S", "save"),
+            ("y", "copy"),
+            ("G", "follow"),
         ],
     };
     let mut spans = Vec::new();

@@ -1,6 +1,8 @@
 //! The Docker engine backend (bollard): connection, listing, stats and the live watcher.
 
 mod convert;
+pub mod exec;
+pub mod logs;
 mod stats;
 mod watcher;
 

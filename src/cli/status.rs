@@ -1,4 +1,4 @@
-//! Non-interactive subcommands: the same engine as the console, for scripts and CI.
+//! `dokk status`: the fleet once, as a table or JSON.
 
 use std::io::Write;
 

@@ -1,0 +1,235 @@
+//! `dokk logs SERVICE`: a service's replicas merged in time order, or one container; from the
+//! last N lines or a time; following; filtered by a regex; as text or JSON lines.
+
+use std::io::Write;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
+
+use crate::backend::docker::{
+    self,
+    logs::{LogEvent, LogRequest, stream_logs},
+};
+use crate::config::Context;
+use crate::logs::{LogBatch, LogBuffer, LogLine, Search, Stream};
+use crate::model::group_services;
+
+#[derive(Debug, Clone)]
+pub struct LogsArgs {
+    /// `service`, `project/service`, or a standalone container's name.
+    pub service: String,
+    /// One container of the service: its id (a prefix will do) or name.
+    pub container: Option<String>,
+    pub since: Option<String>,
+    pub tail: Option<usize>,
+    pub follow: bool,
+    pub grep: Option<String>,
+    pub json: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LogsError {
+    /// Bad input: exit code 2.
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Engine(String),
+}
+
+#[derive(serde::Serialize)]
+struct JsonLine<'a> {
+    time: Option<String>,
+    replica: &'a str,
+    stream: Stream,
+    message: &'a str,
+}
+
+/// `10m`, `2h30m`, `1d`, or an RFC 3339 time.
+pub fn parse_since(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    if let Ok(time) = DateTime::parse_from_rfc3339(text) {
+        return Ok(time.with_timezone(&Utc));
+    }
+    humantime::parse_duration(text)
+        .map_err(|e| {
+            format!("--since `{text}`: {e}; use a duration such as 10m or 2h, or an RFC 3339 time")
+        })
+        .and_then(|d| chrono::Duration::from_std(d).map_err(|e| e.to_string()))
+        .map(|d| now - d)
+}
+
+pub async fn run_logs(
+    context: &Context,
+    args: &LogsArgs,
+    out: &mut impl Write,
+) -> Result<(), LogsError> {
+    let grep = match &args.grep {
+        Some(pattern) => Some(Search::exact(pattern).map_err(LogsError::Usage)?),
+        None => None,
+    };
+    let since = match &args.since {
+        Some(text) => Some(parse_since(text, Utc::now()).map_err(LogsError::Usage)?),
+        None => None,
+    };
+    let engine = |e: docker::DockerError| {
+        LogsError::Engine(format!("{e}\n{}", docker::connection_hint(&context.host)))
+    };
+    let client = docker::connect(&context.host).await.map_err(engine)?;
+    let ids = docker::list_ids(&client, &context.host)
+        .await
+        .map_err(engine)?;
+    let containers = docker::inspect_all(&client, &context.host, ids.into_iter().map(|(id, _)| id))
+        .await
+        .map_err(engine)?;
+    let services = group_services(&containers, &Default::default());
+    let wanted = args.service.as_str();
+    let matching: Vec<_> = services
+        .iter()
+        .filter(|s| {
+            s.key.name == wanted || format!("{}/{}", s.key.project_label(), s.key.name) == wanted
+        })
+        .collect();
+    let service = match matching.as_slice() {
+        [one] => *one,
+        [] => {
+            let names: Vec<String> = services
+                .iter()
+                .map(|s| format!("{}/{}", s.key.project_label(), s.key.name))
+                .collect();
+            return Err(LogsError::Usage(format!(
+                "no service `{wanted}`; services: {}",
+                names.join(", ")
+            )));
+        }
+        several => {
+            let names: Vec<String> = several
+                .iter()
+                .map(|s| format!("{}/{}", s.key.project_label(), s.key.name))
+                .collect();
+            return Err(LogsError::Usage(format!(
+                "`{wanted}` is in several projects; name one of: {}",
+                names.join(", ")
+            )));
+        }
+    };
+    let mut sources: Vec<(String, String)> = containers
+        .iter()
+        .filter(|c| service.containers.contains(&c.id))
+        .map(|c| {
+            let tag = match c.replica_number {
+                Some(n) if service.key.project.is_some() => format!("{}.{n}", service.key.name),
+                _ => c.name.clone(),
+            };
+            (c.id.clone(), tag, c.name.clone())
+        })
+        .filter(|(id, _, name)| match &args.container {
+            Some(wanted) => id.starts_with(wanted.as_str()) || name == wanted,
+            None => true,
+        })
+        .map(|(id, tag, _)| (id, tag))
+        .collect();
+    sources.sort_by(|a, b| a.1.cmp(&b.1));
+    if sources.is_empty() {
+        return Err(LogsError::Usage(format!(
+            "no container `{}` in {wanted}",
+            args.container.as_deref().unwrap_or("")
+        )));
+    }
+
+    let request = LogRequest {
+        containers: sources,
+        tail: args.tail,
+        since,
+        follow: args.follow,
+    };
+    let (tx, mut rx) = mpsc::channel(256);
+    let reader = tokio::spawn(stream_logs(client, request, tx));
+    let mut buffer = LogBuffer::unbounded();
+    let print = |out: &mut dyn Write, buffer: &LogBuffer, line: &LogLine| -> std::io::Result<()> {
+        if grep.as_ref().is_some_and(|g| !g.is_match(&line.text)) {
+            return Ok(());
+        }
+        let replica = buffer.source_name(line.source);
+        if args.json {
+            let json = JsonLine {
+                time: line
+                    .time
+                    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)),
+                replica,
+                stream: line.stream,
+                message: &line.text,
+            };
+            serde_json::to_writer(&mut *out, &json)?;
+            writeln!(out)
+        } else {
+            let time = line
+                .time
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+                .unwrap_or_default();
+            let err = if line.stream == Stream::Stderr {
+                " stderr"
+            } else {
+                ""
+            };
+            writeln!(out, "{time} {replica}{err} | {}", line.text)
+        }
+    };
+    // The replicas' backlogs arrive separately: gather them, then print them merged in
+    // time order. When following, what comes after that prints as it arrives.
+    let settle = tokio::time::sleep(Duration::from_millis(if args.follow { 500 } else { 0 }));
+    tokio::pin!(settle);
+    let mut settled = false;
+    let mut failed = None;
+    loop {
+        tokio::select! {
+            event = rx.recv() => match event {
+                Some(LogEvent::Batch(batch)) => {
+                    if settled {
+                        print_batch(out, &mut buffer, batch, &print).map_err(io_error)?;
+                    } else {
+                        buffer.push_batch(batch);
+                    }
+                }
+                Some(LogEvent::Error(message)) => failed = Some(message),
+                Some(LogEvent::End) | None => break,
+            },
+            _ = &mut settle, if !settled => {
+                settled = true;
+                for line in buffer.iter() {
+                    print(out, &buffer, line).map_err(io_error)?;
+                }
+                buffer.clear();
+                out.flush().map_err(io_error)?;
+            }
+        }
+    }
+    reader.abort();
+    if !settled {
+        for line in buffer.iter() {
+            print(out, &buffer, line).map_err(io_error)?;
+        }
+    }
+    out.flush().map_err(io_error)?;
+    match failed {
+        Some(message) => Err(LogsError::Engine(message)),
+        None => Ok(()),
+    }
+}
+
+fn print_batch(
+    out: &mut impl Write,
+    buffer: &mut LogBuffer,
+    batch: LogBatch,
+    print: &dyn Fn(&mut dyn Write, &LogBuffer, &LogLine) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    buffer.push_batch(batch);
+    for line in buffer.iter() {
+        print(out, buffer, line)?;
+    }
+    buffer.clear();
+    out.flush()
+}
+
+fn io_error(error: std::io::Error) -> LogsError {
+    LogsError::Engine(error.to_string())
+}
