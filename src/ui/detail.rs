@@ -55,7 +55,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, key: &ServiceKey) {
         "RST",
     ])
     .style(Style::new().fg(theme.accent.0).add_modifier(Modifier::BOLD));
-    let rows = containers.iter().map(|c| {
+    let rows = containers.iter().enumerate().map(|(index, c)| {
         let sample = usage.get(&c.id);
         let cpu = sample.map_or("-".to_string(), |u| {
             let share = c.limits.cpu_cores.map(|l| u.cpu_percent / l);
@@ -78,7 +78,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, key: &ServiceKey) {
             }
             (s, _) => s.to_string(),
         };
-        Row::new(vec![
+        let row = Row::new(vec![
             Line::raw(c.name.clone()),
             Line::styled(c.short_id().to_string(), muted(theme)),
             Line::styled(
@@ -98,7 +98,13 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, key: &ServiceKey) {
             Line::raw(cpu),
             Line::raw(memory),
             Line::raw(c.restart_count.to_string()),
-        ])
+        ]);
+        // The container `l` and `s` act on (Tab moves it).
+        if index == state.detail_container && containers.len() > 1 {
+            row.style(Style::new().bg(theme.selected_bg.0).fg(theme.selected_fg.0))
+        } else {
+            row
+        }
     });
     let widths = [
         Constraint::Fill(2),

@@ -10,16 +10,21 @@ use super::{base, block, muted};
 use crate::app::State;
 
 const KEYS: &[(&str, &str)] = &[
-    ("↑ ↓ / k j", "move; PgUp PgDn, Ctrl-u Ctrl-d by pages"),
-    ("g G / Home End", "first / last"),
+    (
+        "↑ ↓ / k j",
+        "move; PgUp PgDn, Ctrl-u Ctrl-d by pages; g G first / last",
+    ),
     (
         "Enter / →",
         "service detail (containers, limits, routes, env)",
     ),
-    ("Esc / q", "back; q on the fleet quits"),
+    (
+        "Esc / q",
+        "back; q on the fleet quits; Ctrl-c quits from anywhere",
+    ),
     (
         "/",
-        "filter by project, service, image or route (Esc clears)",
+        "fleet: filter by project, service, image or route; logs: regex search",
     ),
     (
         ":",
@@ -31,16 +36,31 @@ const KEYS: &[(&str, &str)] = &[
         "sort by CPU, CPU % of limit, memory, memory % of limit",
     ),
     (
-        "⇧R ⇧A ⇧I",
-        "sort by restarts, uptime, image (again: reverse)",
+        "⇧R ⇧A ⇧I  o O",
+        "sort by restarts, uptime, image; next column / reverse",
     ),
-    ("o / O", "next sort column / reverse"),
+    (
+        "l / L",
+        "logs of the service (replicas merged); in detail: l one container",
+    ),
+    (
+        "s",
+        "shell in the first running replica; in detail: the selected one",
+    ),
+    ("Tab", "detail: select the next container"),
     ("x", "detail: reveal or mask secret-looking env values"),
+    (
+        "logs",
+        "n N match · f filter · + - context · t time · w wrap · 1 2 out/err",
+    ),
+    (
+        "",
+        "S save to a file · y copy line · G/End follow · ↑ pauses",
+    ),
     (
         "mouse",
         "wheel scrolls, click selects, click again opens, click a header sorts",
     ),
-    ("Ctrl-c", "quit from anywhere"),
 ];
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State) {

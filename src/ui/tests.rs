@@ -219,3 +219,162 @@ fn detail_says_why_a_health_check_fails() {
     );
     assert_eq!(fg_at(&buffer, "exit 1:"), state.theme.crit.0);
 }
+
+/// A log view on two replicas: interleaved lines, one stderr, one coloured.
+fn log_state() -> State {
+    use crate::backend::docker::logs::LogEvent;
+    use crate::logs::{LogBatch, PendingLine, Stream};
+    let mut state = state_with(Some(evergreen()));
+    let mut view = crate::app::LogView::new("evergreen/monoweb-prod".into(), 1, 1000);
+    for i in 0..40u32 {
+        let source = if i % 2 == 0 {
+            "monoweb-prod.1"
+        } else {
+            "monoweb-prod.2"
+        };
+        let time = now() + chrono::Duration::milliseconds(i64::from(i) * 250);
+        let (stream, raw) = match i {
+            7 => (
+                Stream::Stderr,
+                "Error: connect ECONNREFUSED 10.0.0.5:5432".to_string(),
+            ),
+            12 => (
+                Stream::Stdout,
+                "\x1b[32mGET\x1b[0m /health 200 1ms".to_string(),
+            ),
+            _ => (
+                Stream::Stdout,
+                format!("GET /api/events/{i} 200 {}ms", 10 + i),
+            ),
+        };
+        view.on_event(LogEvent::Batch(LogBatch {
+            source: source.into(),
+            lines: vec![PendingLine::new(Some(time), stream, raw.as_bytes())],
+        }));
+    }
+    state.logs = Some(view);
+    state.view = View::Logs(Box::new(View::Fleet));
+    state
+}
+
+#[test]
+fn log_view_following() {
+    let state = log_state();
+    let buffer = render(&state, 100, 20);
+    let screen = text(&buffer);
+    assert!(screen.contains("FOLLOWING"), "{screen}");
+    assert!(
+        screen.contains("GET /api/events/39"),
+        "the newest line is in view:\n{screen}"
+    );
+    insta::assert_snapshot!(screen);
+    assert_eq!(
+        fg_at(&buffer, "monoweb-prod.2"),
+        state.theme.ok.0,
+        "replicas have their own colour"
+    );
+}
+
+#[test]
+fn log_view_paused_with_timestamps() {
+    let mut state = log_state();
+    if let Some(view) = state.logs.as_mut() {
+        view.timestamps = true;
+        view.move_by(-30);
+    }
+    let buffer = render(&state, 100, 20);
+    let screen = text(&buffer);
+    assert!(screen.contains("PAUSED"), "{screen}");
+    insta::assert_snapshot!(screen);
+    // The selected line is highlighted; stderr is marked and coloured.
+    let (_, y) = find(&buffer, "/api/events/9 ");
+    assert_eq!(buffer[(3, y)].bg, state.theme.selected_bg.0);
+    assert_eq!(fg_at(&buffer, "Error: connect"), state.theme.crit.0);
+}
+
+#[test]
+fn log_view_search_highlights_matches() {
+    let mut state = log_state();
+    if let Some(view) = state.logs.as_mut() {
+        view.search = Some(crate::logs::Search::new(r"events/3\d").expect("valid"));
+    }
+    let buffer = render(&state, 100, 20);
+    let screen = text(&buffer);
+    assert!(screen.contains("/events/3\\d/ 10 matches"), "{screen}");
+    insta::assert_snapshot!(screen);
+    assert_eq!(
+        buffer[find(&buffer, "events/35")].bg,
+        state.theme.warn.0,
+        "matches are highlighted"
+    );
+    assert_eq!(
+        buffer[find(&buffer, "GET /api/events/35")].bg,
+        ratatui::style::Color::Reset
+    );
+}
+
+#[test]
+fn log_view_filter_with_context() {
+    let mut state = log_state();
+    if let Some(view) = state.logs.as_mut() {
+        view.search = Some(crate::logs::Search::new("econnrefused").expect("valid"));
+        view.filter = true;
+        view.context = 1;
+    }
+    let screen = text(&render(&state, 100, 20));
+    assert!(
+        screen.contains("events/6 ")
+            && screen.contains("ECONNREFUSED")
+            && screen.contains("events/8 ")
+    );
+    assert!(
+        !screen.contains("events/5 ") && !screen.contains("events/9 "),
+        "{screen}"
+    );
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn log_view_invalid_regex_is_inline() {
+    let mut state = log_state();
+    for key in ['/', 't', 'i', 'm', 'e', 'o', 'u', 't', '('] {
+        crate::app::update(
+            &mut state,
+            Msg::Key(crossterm::event::KeyEvent::new(
+                crossterm::event::KeyCode::Char(key),
+                crossterm::event::KeyModifiers::NONE,
+            )),
+        );
+    }
+    let buffer = render(&state, 100, 20);
+    let screen = text(&buffer);
+    assert!(
+        screen.contains("/timeout(█  ✗ invalid regex: unclosed group"),
+        "{screen}"
+    );
+    assert_eq!(fg_at(&buffer, "✗ invalid regex"), state.theme.crit.0);
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn a_huge_line_renders_quickly_and_cut() {
+    use crate::backend::docker::logs::LogEvent;
+    use crate::logs::{LogBatch, PendingLine, Stream};
+    let mut state = log_state();
+    let huge = "x".repeat(1 << 20);
+    if let Some(view) = state.logs.as_mut() {
+        view.on_event(LogEvent::Batch(LogBatch {
+            source: "monoweb-prod.1".into(),
+            lines: vec![PendingLine::new(None, Stream::Stdout, huge.as_bytes())],
+        }));
+        view.wrap = true;
+    }
+    let start = std::time::Instant::now();
+    let screen = text(&render(&state, 100, 20));
+    assert!(
+        start.elapsed() < std::time::Duration::from_millis(500),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(screen.contains("xxxxxxxx"), "{screen}");
+}
