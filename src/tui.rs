@@ -280,8 +280,17 @@ impl Console {
         let _ = io::stdout().flush();
         let result =
             docker::exec::run_shell(&client, &host, container, name, &self.config.shells()).await;
-        let _ = execute!(io::stdout(), EnterAlternateScreen, EnableMouseCapture);
-        let _ = self.terminal.0.clear();
+        let _ = execute!(
+            io::stdout(),
+            EnterAlternateScreen,
+            EnableMouseCapture,
+            crossterm::terminal::Clear(crossterm::terminal::ClearType::All)
+        );
+        // A fresh terminal has empty buffers, so the next frame redraws everything. (Its
+        // `clear` asks the terminal for the cursor position, which can fail right here.)
+        if let Ok(terminal) = Terminal::new(CrosstermBackend::new(io::stdout())) {
+            self.terminal.0 = terminal;
+        }
         self.input = Some(EventStream::new());
         match result {
             Ok(Some(code)) if code != 0 => Ok(format!("shell in {name} exited with {code}")),

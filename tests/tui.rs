@@ -200,3 +200,139 @@ fn churn_while_watching_does_not_grow_threads_or_memory() {
         "removed containers are gone from the screen:\n{screen}"
     );
 }
+
+/// Filters the fleet down to one service by name, so it is the selected row.
+fn select_only(tmux: &Tmux, name: &str) {
+    tmux.send(&[":", &format!("filter {name}"), "Enter"]);
+    tmux.wait_for(
+        &[&format!("filter: {name}"), &format!("▾ {name}")],
+        SCREEN_TIMEOUT,
+    )
+    .unwrap_or_else(|s| panic!("{name} not alone on screen:\n{s}"));
+}
+
+#[test]
+fn hostile_logs_never_reach_the_terminal_raw() {
+    let project = Project::new("evil");
+    let id = project.run("hostile", 1, &[], &["sh", "-c", common::HOSTILE_SCRIPT]);
+    assert!(wait_until(SCREEN_TIMEOUT, || docker_ok(&["logs", &id])
+        .contains("END-OF-HOSTILE")));
+    let dokk = Dokk::new();
+    let tmux = Tmux::start("evil", 140, 30, &dokk.shell_line(""));
+    tmux.wait_for(&["● live"], SCREEN_TIMEOUT)
+        .unwrap_or_else(|s| panic!("never live:\n{s}"));
+    let title_before = tmux.title();
+    select_only(&tmux, &project.name);
+    tmux.send(&["l"]);
+    let screen = tmux
+        .wait_for(
+            &[
+                "END-OF-HOSTILE",
+                "red plain",
+                "after-title",
+                "bellhere",
+                "30%",
+            ],
+            SCREEN_TIMEOUT,
+        )
+        .unwrap_or_else(|s| panic!("log lines not shown:\n{s}"));
+    assert!(
+        !screen.contains('\u{1b}') && !screen.contains('\u{7}'),
+        "raw ESC or BEL on screen"
+    );
+    assert!(!screen.contains("pwned"), "{screen}");
+    assert_eq!(tmux.title(), title_before, "the pane title did not change");
+    // Still responsive after the 1 MB line: toggles and search answer at once.
+    tmux.send(&["t"]);
+    tmux.wait_for(&["· time"], Duration::from_secs(2))
+        .unwrap_or_else(|s| panic!("t did nothing:\n{s}"));
+    // Wrapped, the long line fills the screen; the view still answers.
+    tmux.send(&["w"]);
+    tmux.wait_for(&["· wrap"], Duration::from_secs(2))
+        .unwrap_or_else(|s| panic!("w did nothing:\n{s}"));
+    tmux.send(&["/", "bell"]);
+    tmux.wait_for(&["matching lines"], Duration::from_secs(2))
+        .unwrap_or_else(|s| panic!("no search:\n{s}"));
+    tmux.send(&["Escape"]);
+    tmux.send(&["Escape"]);
+    tmux.wait_for(&["⏎ detail"], SCREEN_TIMEOUT)
+        .unwrap_or_else(|s| panic!("fleet not back:\n{s}"));
+}
+
+#[test]
+fn a_shell_in_a_busybox_container_as_a_non_root_user() {
+    let project = Project::new("shell");
+    project.run("box", 1, &["--user", "1000"], &["sleep", "600"]);
+    let dokk = Dokk::new();
+    let tmux = Tmux::start("shell", 120, 30, &dokk.shell_line(""));
+    tmux.wait_for(&["● live"], SCREEN_TIMEOUT)
+        .unwrap_or_else(|s| panic!("never live:\n{s}"));
+    select_only(&tmux, &project.name);
+    tmux.send(&["s"]);
+    tmux.wait_for(&["`exit` returns to dokk", "/ $"], SCREEN_TIMEOUT)
+        .unwrap_or_else(|s| panic!("no shell prompt:\n{s}"));
+    tmux.send(&["-l", "echo hi-$((40+2)) uid=$(id -u)"]);
+    tmux.send(&["Enter"]);
+    tmux.wait_for(&["hi-42 uid=1000"], SCREEN_TIMEOUT)
+        .unwrap_or_else(|s| panic!("no output:\n{s}"));
+    // The window size is passed on, and follows a resize.
+    tmux.send(&["-l", "echo size=$(stty size)"]);
+    tmux.send(&["Enter"]);
+    tmux.wait_for(&["size=30 120"], SCREEN_TIMEOUT)
+        .unwrap_or_else(|s| panic!("size not passed:\n{s}"));
+    tmux.resize(100, 24);
+    std::thread::sleep(Duration::from_millis(300));
+    tmux.send(&["-l", "echo resized=$(stty size)"]);
+    tmux.send(&["Enter"]);
+    tmux.wait_for(&["resized=24 100"], SCREEN_TIMEOUT)
+        .unwrap_or_else(|s| panic!("resize not followed:\n{s}"));
+    tmux.send(&["-l", "exit"]);
+    tmux.send(&["Enter"]);
+    let screen = tmux
+        .wait_for(&["▾ ", "back from the shell"], SCREEN_TIMEOUT)
+        .unwrap_or_else(|s| panic!("fleet not back after exit:\n{s}"));
+    assert!(
+        screen.contains(&project.name),
+        "exactly where it was: still filtered\n{screen}"
+    );
+    // dokk reads keys again.
+    tmux.send(&["?"]);
+    tmux.wait_for(&["any key closes this help"], SCREEN_TIMEOUT)
+        .unwrap_or_else(|s| panic!("keys lost:\n{s}"));
+}
+
+#[test]
+fn a_shell_in_a_stopped_container_or_a_read_only_context_is_refused_clearly() {
+    let project = Project::new("noshell");
+    let stopped = project.run("stopped", 1, &[], &["true"]);
+    assert!(wait_until(SCREEN_TIMEOUT, || docker_ok(&[
+        "inspect",
+        "-f",
+        "{{.State.Status}}",
+        &stopped
+    ]) == "exited"));
+    project.run("guarded", 1, &[], &["sleep", "600"]);
+    let dokk = Dokk::new();
+    let tmux = Tmux::start("noshell", 140, 30, &dokk.shell_line(""));
+    tmux.wait_for(&["● live"], SCREEN_TIMEOUT)
+        .unwrap_or_else(|s| panic!("never live:\n{s}"));
+    select_only(&tmux, &project.name);
+    // Sorted by name: "guarded" first, then "stopped".
+    tmux.send(&["j", "s"]);
+    tmux.wait_for(&["is not running (exited with 0)"], SCREEN_TIMEOUT)
+        .unwrap_or_else(|s| panic!("no clear message:\n{s}"));
+    drop(tmux);
+
+    let tmux = Tmux::start(
+        "readonly",
+        140,
+        30,
+        &format!("{} --readonly", dokk.shell_line("")),
+    );
+    tmux.wait_for(&["READ-ONLY"], SCREEN_TIMEOUT)
+        .unwrap_or_else(|s| panic!("no READ-ONLY badge:\n{s}"));
+    select_only(&tmux, &project.name);
+    tmux.send(&["s"]);
+    tmux.wait_for(&["refused: exec in", "read-only"], SCREEN_TIMEOUT)
+        .unwrap_or_else(|s| panic!("exec not refused:\n{s}"));
+}

@@ -176,7 +176,7 @@ pub async fn run_logs(
     };
     // The replicas' backlogs arrive separately: gather them, then print them merged in
     // time order. When following, what comes after that prints as it arrives.
-    let settle = tokio::time::sleep(Duration::from_millis(if args.follow { 500 } else { 0 }));
+    let settle = tokio::time::sleep(Duration::from_millis(500));
     tokio::pin!(settle);
     let mut settled = false;
     let mut failed = None;
@@ -193,7 +193,7 @@ pub async fn run_logs(
                 Some(LogEvent::Error(message)) => failed = Some(message),
                 Some(LogEvent::End) | None => break,
             },
-            _ = &mut settle, if !settled => {
+            _ = &mut settle, if args.follow && !settled => {
                 settled = true;
                 for line in buffer.iter() {
                     print(out, &buffer, line).map_err(io_error)?;

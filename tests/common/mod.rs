@@ -10,6 +10,15 @@ use std::time::{Duration, Instant};
 
 pub const IMAGE: &str = "dokk-demo:latest";
 
+/// Prints what a log view must not pass to the terminal: colours, an OSC 0 title change, a
+/// bell, carriage-return overwrites and a 1 MB line.
+pub const HOSTILE_SCRIPT: &str = "printf '\\033[31mred\\033[0m plain\\n'; \
+    printf '\\033]0;pwned-title\\007after-title\\n'; \
+    printf 'bell\\007here\\n'; \
+    printf '10%%\\r20%%\\r30%%\\n'; \
+    head -c 1048576 /dev/zero | tr '\\000' x; echo; \
+    echo END-OF-HOSTILE; sleep 600";
+
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -224,6 +233,23 @@ impl Tmux {
             .args(keys)
             .status()
             .expect("send-keys");
+        assert!(status.success());
+    }
+
+    pub fn resize(&self, width: u16, height: u16) {
+        let status = self
+            .tmux()
+            .args([
+                "resize-window",
+                "-t",
+                &self.session,
+                "-x",
+                &width.to_string(),
+                "-y",
+                &height.to_string(),
+            ])
+            .status()
+            .expect("resize-window");
         assert!(status.success());
     }
 
