@@ -59,8 +59,8 @@ pub fn on_log_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         KeyCode::Char('-') => view.context = view.context.saturating_sub(1),
         KeyCode::Char('t') => view.timestamps = !view.timestamps,
         KeyCode::Char('w') => view.wrap = !view.wrap,
-        KeyCode::Char('1') => view.show_stdout = !view.show_stdout,
-        KeyCode::Char('2') => view.show_stderr = !view.show_stderr,
+        KeyCode::Char('1') => view.toggle_stream(crate::logs::Stream::Stdout),
+        KeyCode::Char('2') => view.toggle_stream(crate::logs::Stream::Stderr),
         KeyCode::Char('S') => {
             return vec![Effect::SaveLogs {
                 title: view.title.clone(),
@@ -83,9 +83,8 @@ pub fn on_search_key(state: &mut State, key: KeyEvent) {
         KeyCode::Esc => {
             state.prompt = None;
             if let Some(view) = state.logs.as_mut() {
-                view.search = None;
+                view.set_search(None);
                 view.search_error = None;
-                view.filter = false;
             }
             return;
         }
@@ -114,14 +113,13 @@ pub fn on_search_key(state: &mut State, key: KeyEvent) {
         return;
     };
     if state.input.is_empty() {
-        view.search = None;
+        view.set_search(None);
         view.search_error = None;
-        view.filter = false;
         return;
     }
     match Search::new(&state.input) {
         Ok(search) => {
-            view.search = Some(search);
+            view.set_search(Some(search));
             view.search_error = None;
         }
         Err(error) => view.search_error = Some(error),

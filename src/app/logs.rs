@@ -59,7 +59,19 @@ impl LogView {
         match event {
             LogEvent::Batch(batch) => {
                 let dropped = self.buffer.dropped();
-                self.buffer.push_batch(batch);
+                match &self.search {
+                    Some(search) => {
+                        let (out, err) = (self.show_stdout, self.show_stderr);
+                        self.buffer.push_batch_marked(batch, |line| {
+                            let shown = match line.stream {
+                                Stream::Stdout => out,
+                                Stream::Stderr => err,
+                            };
+                            shown && search.is_match(&line.text)
+                        })
+                    }
+                    None => self.buffer.push_batch(batch),
+                }
                 // Keep a paused view on the same line as old lines fall off the front.
                 let gone = (self.buffer.dropped() - dropped) as usize;
                 self.cursor = self.cursor.saturating_sub(gone);
@@ -81,11 +93,48 @@ impl LogView {
         }
     }
 
+    /// Sets (or clears) the search and marks the matching lines once.
+    pub fn set_search(&mut self, search: Option<Search>) {
+        self.search = search;
+        if self.search.is_none() {
+            self.filter = false;
+        }
+        self.remark();
+    }
+
+    pub fn toggle_stream(&mut self, stream: Stream) {
+        match stream {
+            Stream::Stdout => self.show_stdout = !self.show_stdout,
+            Stream::Stderr => self.show_stderr = !self.show_stderr,
+        }
+        self.remark();
+    }
+
+    /// Marks the lines that match the search in the streams on show.
+    fn remark(&mut self) {
+        let (out, err) = (self.show_stdout, self.show_stderr);
+        match &self.search {
+            Some(search) => self.buffer.mark_all(|line| {
+                let shown = match line.stream {
+                    Stream::Stdout => out,
+                    Stream::Stderr => err,
+                };
+                shown && search.is_match(&line.text)
+            }),
+            None => self.buffer.mark_all(|_| false),
+        }
+    }
+
+    /// How many lines match the search.
+    pub fn match_count(&self) -> usize {
+        self.buffer.marked()
+    }
+
     /// Buffer indices of the lines on show, in order; `None` when every line is.
     pub fn shown(&self) -> Option<Vec<usize>> {
         let all_streams = self.show_stdout && self.show_stderr;
-        let search = self.search.as_ref().filter(|_| self.filter);
-        if all_streams && search.is_none() {
+        let filtering = self.filter && self.search.is_some();
+        if all_streams && !filtering {
             return None;
         }
         let by_stream: Vec<usize> = self
@@ -95,34 +144,27 @@ impl LogView {
             .filter(|(_, l)| self.stream_shown(l.stream))
             .map(|(i, _)| i)
             .collect();
-        let Some(search) = search else {
+        if !filtering {
             return Some(by_stream);
-        };
+        }
         let matches: Vec<usize> = (0..by_stream.len())
-            .filter(|&k| {
-                self.buffer
-                    .get(by_stream[k])
-                    .is_some_and(|l| search.is_match(&l.text))
-            })
+            .filter(|&k| self.buffer.get(by_stream[k]).is_some_and(|l| l.marked))
             .collect();
         let around = with_context(&matches, self.context, by_stream.len());
         Some(around.into_iter().map(|k| by_stream[k]).collect())
     }
 
-    /// Indices of the matching lines, for `n`/`N` and the match count.
+    /// Indices of the matching lines, for `n`/`N`.
     pub fn matches(&self) -> Vec<usize> {
-        match &self.search {
-            Some(search) => search
-                .matching_lines(&self.buffer)
-                .into_iter()
-                .filter(|&i| {
-                    self.buffer
-                        .get(i)
-                        .is_some_and(|l| self.stream_shown(l.stream))
-                })
-                .collect(),
-            None => Vec::new(),
+        if self.buffer.marked() == 0 {
+            return Vec::new();
         }
+        self.buffer
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.marked)
+            .map(|(i, _)| i)
+            .collect()
     }
 
     /// The selected line: the newest shown one when following.

@@ -187,7 +187,7 @@ pub async fn run_logs(
                     if settled {
                         print_batch(out, &mut buffer, batch, &print).map_err(io_error)?;
                     } else {
-                        buffer.push_batch(batch);
+                        buffer.push_batch_unordered(batch);
                     }
                 }
                 Some(LogEvent::Error(message)) => failed = Some(message),
@@ -195,6 +195,7 @@ pub async fn run_logs(
             },
             _ = &mut settle, if args.follow && !settled => {
                 settled = true;
+                buffer.sort_by_time();
                 for line in buffer.iter() {
                     print(out, &buffer, line).map_err(io_error)?;
                 }
@@ -205,6 +206,7 @@ pub async fn run_logs(
     }
     reader.abort();
     if !settled {
+        buffer.sort_by_time();
         for line in buffer.iter() {
             print(out, &buffer, line).map_err(io_error)?;
         }

@@ -23,6 +23,9 @@ pub struct LogLine {
     /// Sanitised: no escape or control characters.
     pub text: Box<str>,
     pub spans: Box<[StyleSpan]>,
+    /// Set by the view for lines that match its search, so that counting, jumping and
+    /// filtering need no regex per frame.
+    pub marked: bool,
 }
 
 impl LogLine {
@@ -44,6 +47,7 @@ pub struct LogBuffer {
     /// Lines ever pushed; the absolute number of `lines[0]` is `pushed - lines.len()`.
     pushed: u64,
     dropped: u64,
+    marked: usize,
 }
 
 pub const DEFAULT_MAX_LINES: usize = 100_000;
@@ -60,6 +64,7 @@ impl LogBuffer {
             bytes: 0,
             pushed: 0,
             dropped: 0,
+            marked: 0,
         }
     }
 
@@ -95,6 +100,7 @@ impl LogBuffer {
     pub fn push(&mut self, line: LogLine) {
         self.bytes += line.weight();
         self.pushed += 1;
+        self.marked += usize::from(line.marked);
         let in_order = match (self.lines.back().and_then(|l| l.time), line.time) {
             (Some(last), Some(time)) => time >= last,
             _ => true,
@@ -114,8 +120,24 @@ impl LogBuffer {
             if let Some(old) = self.lines.pop_front() {
                 self.bytes -= old.weight();
                 self.dropped += 1;
+                self.marked -= usize::from(old.marked);
             }
         }
+    }
+
+    /// Appends lines as they come, in any order; `sort_by_time` puts them in order once.
+    /// For reading whole backlogs: ordered inserts of a long, older backlog are quadratic.
+    pub fn push_unordered(&mut self, line: LogLine) {
+        self.bytes += line.weight();
+        self.pushed += 1;
+        self.marked += usize::from(line.marked);
+        self.lines.push_back(line);
+    }
+
+    /// Orders the lines by time, keeping the arrival order of equal times (and of a source's
+    /// own lines); lines without a time keep their place relative to their neighbours.
+    pub fn sort_by_time(&mut self) {
+        self.lines.make_contiguous().sort_by_key(|l| l.time);
     }
 
     pub fn len(&self) -> usize {
@@ -152,6 +174,36 @@ impl LogBuffer {
         self.dropped += self.lines.len() as u64;
         self.lines.clear();
         self.bytes = 0;
+        self.marked = 0;
+    }
+
+    /// Marks the lines `test` says yes to, on all the machine's cores.
+    pub fn mark_all(&mut self, test: impl Fn(&LogLine) -> bool + Sync) {
+        let (front, back) = self.lines.as_mut_slices();
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .max(1);
+        let test = &test;
+        let marked: usize = std::thread::scope(|scope| {
+            let mut workers = Vec::new();
+            for slice in [front, back] {
+                let size = slice.len().div_ceil(threads).max(50_000);
+                for chunk in slice.chunks_mut(size) {
+                    workers.push(scope.spawn(move || {
+                        chunk.iter_mut().fold(0usize, |count, line| {
+                            line.marked = test(line);
+                            count + usize::from(line.marked)
+                        })
+                    }));
+                }
+            }
+            workers.into_iter().map(|w| w.join().unwrap_or(0)).sum()
+        });
+        self.marked = marked;
+    }
+
+    pub fn marked(&self) -> usize {
+        self.marked
     }
 }
 
@@ -167,6 +219,7 @@ mod tests {
             stream: Stream::Stdout,
             text: text.into(),
             spans: Box::new([]),
+            marked: false,
         }
     }
 
@@ -199,6 +252,22 @@ mod tests {
         assert_eq!(texts, ["7", "8", "9"]);
         assert_eq!(buffer.dropped(), 7);
         assert_eq!(buffer.pushed(), 10);
+    }
+
+    #[test]
+    fn marks_are_counted_through_pushes_drops_and_remarks() {
+        let mut buffer = LogBuffer::new(4);
+        for second in 0..6 {
+            let mut l = line(&mut buffer, "x", second, &second.to_string());
+            l.marked = second % 2 == 0;
+            buffer.push(l);
+        }
+        // Kept: 2 3 4 5; marked: 2 4.
+        assert_eq!(buffer.marked(), 2);
+        buffer.mark_all(|l| l.text.as_ref() != "3");
+        assert_eq!(buffer.marked(), 3);
+        buffer.clear();
+        assert_eq!(buffer.marked(), 0);
     }
 
     #[test]

@@ -42,16 +42,41 @@ pub struct LogBatch {
 }
 
 impl LogBuffer {
+    /// Adds a batch, each line in time order.
     pub fn push_batch(&mut self, batch: LogBatch) {
+        self.add_batch(batch, LogBuffer::push, |_| false);
+    }
+
+    /// Adds a batch in time order, marking the lines `mark` says yes to.
+    pub fn push_batch_marked(&mut self, batch: LogBatch, mark: impl Fn(&PendingLine) -> bool) {
+        self.add_batch(batch, LogBuffer::push, mark);
+    }
+
+    /// Adds a batch as it comes; `sort_by_time` afterwards.
+    pub fn push_batch_unordered(&mut self, batch: LogBatch) {
+        self.add_batch(batch, LogBuffer::push_unordered, |_| false);
+    }
+
+    fn add_batch(
+        &mut self,
+        batch: LogBatch,
+        add: fn(&mut LogBuffer, LogLine),
+        mark: impl Fn(&PendingLine) -> bool,
+    ) {
         let source = self.source(&batch.source);
         for line in batch.lines {
-            self.push(LogLine {
-                time: line.time,
-                source,
-                stream: line.stream,
-                text: line.text,
-                spans: line.spans,
-            });
+            let marked = mark(&line);
+            add(
+                self,
+                LogLine {
+                    time: line.time,
+                    source,
+                    stream: line.stream,
+                    text: line.text,
+                    spans: line.spans,
+                    marked,
+                },
+            );
         }
     }
 }

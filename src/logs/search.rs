@@ -5,8 +5,6 @@ use std::ops::Range;
 
 use regex::{Regex, RegexBuilder};
 
-use super::buffer::LogBuffer;
-
 #[derive(Debug, Clone)]
 pub struct Search {
     pub pattern: String,
@@ -62,16 +60,6 @@ impl Search {
             .find_iter(text)
             .filter(|m| !m.is_empty())
             .map(|m| m.range())
-            .collect()
-    }
-
-    /// Indices of the matching lines, in buffer order.
-    pub fn matching_lines(&self, buffer: &LogBuffer) -> Vec<usize> {
-        buffer
-            .iter()
-            .enumerate()
-            .filter(|(_, line)| self.regex.is_match(&line.text))
-            .map(|(i, _)| i)
             .collect()
     }
 }

@@ -160,7 +160,7 @@ fn title(state: &State, view: &LogView) -> Line<'static> {
         ));
     }
     if let Some(search) = &view.search {
-        let count = view.matches().len();
+        let count = view.match_count();
         spans.push(Span::styled(
             format!(
                 " · /{}/ {count} match{}",

@@ -67,7 +67,7 @@ fn render_footer(frame: &mut Frame, area: ratatui::layout::Rect, state: &State) 
                     None if view.search.is_some() => Span::styled(
                         format!(
                             "  {} matching lines · enter keeps, esc clears",
-                            view.matches().len()
+                            view.match_count()
                         ),
                         muted(theme),
                     ),

@@ -296,7 +296,9 @@ fn log_view_paused_with_timestamps() {
 fn log_view_search_highlights_matches() {
     let mut state = log_state();
     if let Some(view) = state.logs.as_mut() {
-        view.search = Some(crate::logs::Search::new(r"events/3\d").expect("valid"));
+        view.set_search(Some(
+            crate::logs::Search::new(r"events/3\d").expect("valid"),
+        ));
     }
     let buffer = render(&state, 100, 20);
     let screen = text(&buffer);
@@ -317,7 +319,9 @@ fn log_view_search_highlights_matches() {
 fn log_view_filter_with_context() {
     let mut state = log_state();
     if let Some(view) = state.logs.as_mut() {
-        view.search = Some(crate::logs::Search::new("econnrefused").expect("valid"));
+        view.set_search(Some(
+            crate::logs::Search::new("econnrefused").expect("valid"),
+        ));
         view.filter = true;
         view.context = 1;
     }

@@ -150,7 +150,7 @@ impl LineSplitter {
 }
 
 /// A line as the engine sends it with `timestamps=true`: `2026-11-22T01:38:06.0471Z message`.
-fn parse_line(stream: Stream, line: &[u8]) -> PendingLine {
+pub fn parse_line(stream: Stream, line: &[u8]) -> PendingLine {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     if let Some(space) = line.iter().position(|&b| b == b' ')
         && let Ok(stamp) = std::str::from_utf8(&line[..space])
