@@ -38,28 +38,7 @@ enum Command {
         json: bool,
     },
     /// Print a service's logs: its replicas merged in time order, or one container's.
-    Logs {
-        /// `service`, `project/service`, or a standalone container's name.
-        service: String,
-        /// Only this container of the service (id prefix or name).
-        #[arg(long)]
-        container: Option<String>,
-        /// Only lines newer than this: a duration (10m, 2h) or an RFC 3339 time.
-        #[arg(long)]
-        since: Option<String>,
-        /// Start from the last N lines of each container (default: all).
-        #[arg(long)]
-        tail: Option<usize>,
-        /// Keep printing new lines.
-        #[arg(long, short)]
-        follow: bool,
-        /// Only lines matching this regular expression (case-sensitive).
-        #[arg(long)]
-        grep: Option<String>,
-        /// JSON lines: {"time", "replica", "stream", "message"}.
-        #[arg(long)]
-        json: bool,
-    },
+    Logs(dokk::cli::LogsArgs),
     /// Open the interactive console (the default).
     Ui,
 }
@@ -133,24 +112,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 _ => Ok(ExitCode::SUCCESS),
             }
         }
-        Command::Logs {
-            service,
-            container,
-            since,
-            tail,
-            follow,
-            grep,
-            json,
-        } => {
-            let args = dokk::cli::LogsArgs {
-                service,
-                container,
-                since,
-                tail,
-                follow,
-                grep,
-                json,
-            };
+        Command::Logs(args) => {
             let mut out = std::io::stdout().lock();
             match runtime.block_on(dokk::cli::run_logs(&context, &args, &mut out)) {
                 Ok(()) => Ok(ExitCode::SUCCESS),

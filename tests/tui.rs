@@ -312,13 +312,35 @@ fn a_shell_in_a_stopped_container_or_a_read_only_context_is_refused_clearly() {
         &stopped
     ]) == "exited"));
     project.run("guarded", 1, &[], &["sleep", "600"]);
+    let shell_less = common::image_without_shell();
+    let bare = format!("com.docker.compose.project={}", project.name);
+    let bare_name = format!("{}-bare-1", project.name);
+    docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        &bare_name,
+        "--label",
+        &bare,
+        "--label",
+        "com.docker.compose.service=bare",
+        "--label",
+        "com.docker.compose.container-number=1",
+        &shell_less,
+        "/busybox",
+        "sleep",
+        "600",
+    ]);
     let dokk = Dokk::new();
     let tmux = Tmux::start("noshell", 140, 30, &dokk.shell_line(""));
     tmux.wait_for(&["● live"], SCREEN_TIMEOUT)
         .unwrap_or_else(|s| panic!("never live:\n{s}"));
     select_only(&tmux, &project.name);
-    // Sorted by name: "guarded" first, then "stopped".
-    tmux.send(&["j", "s"]);
+    // Sorted by name: "bare", "guarded", then "stopped".
+    tmux.send(&["s"]);
+    tmux.wait_for(&["has no shell: tried bash, sh, ash"], SCREEN_TIMEOUT)
+        .unwrap_or_else(|s| panic!("no clear message for an image without a shell:\n{s}"));
+    tmux.send(&["j", "j", "s"]);
     tmux.wait_for(&["is not running (exited with 0)"], SCREEN_TIMEOUT)
         .unwrap_or_else(|s| panic!("no clear message:\n{s}"));
     drop(tmux);

@@ -15,16 +15,27 @@ use crate::config::Context;
 use crate::logs::{LogBatch, LogBuffer, LogLine, Search, Stream};
 use crate::model::group_services;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct LogsArgs {
     /// `service`, `project/service`, or a standalone container's name.
     pub service: String,
-    /// One container of the service: its id (a prefix will do) or name.
+    /// Only this container of the service (id prefix or name).
+    #[arg(long)]
     pub container: Option<String>,
+    /// Only lines newer than this: a duration (10m, 2h) or an RFC 3339 time.
+    #[arg(long)]
     pub since: Option<String>,
+    /// Start from the last N lines of each container (default: all).
+    #[arg(long)]
     pub tail: Option<usize>,
+    /// Keep printing new lines.
+    #[arg(long, short)]
     pub follow: bool,
+    /// Only lines matching this regular expression (case-sensitive).
+    #[arg(long)]
     pub grep: Option<String>,
+    /// JSON lines: {"time", "replica", "stream", "message"}.
+    #[arg(long)]
     pub json: bool,
 }
 

@@ -37,6 +37,35 @@ pub fn ensure_image() {
     });
 }
 
+/// An image with busybox at /busybox and nothing else: no shell on the PATH.
+pub fn image_without_shell() -> String {
+    const NAME: &str = "dokk-test-noshell:latest";
+    static ONCE: Once = Once::new();
+    ensure_image();
+    ONCE.call_once(|| {
+        if docker(&["image", "inspect", NAME]).status.success() {
+            return;
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let dockerfile = format!(
+            "FROM {IMAGE} AS source\nFROM scratch\nCOPY --from=source /bin/busybox /busybox\n"
+        );
+        std::fs::write(dir.path().join("Dockerfile"), dockerfile).expect("Dockerfile");
+        let output = Command::new("docker")
+            .env("DOCKER_BUILDKIT", "0")
+            .args(["build", "-q", "-t", NAME])
+            .arg(dir.path())
+            .output()
+            .expect("docker build");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    });
+    NAME.to_string()
+}
+
 pub fn docker(args: &[&str]) -> Output {
     Command::new("docker")
         .args(args)
