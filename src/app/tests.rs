@@ -361,3 +361,32 @@ fn switching_context_with_a_fleet_on_screen_starts_clean() {
     key(&mut state, KeyCode::Enter);
     assert_eq!(state.view, View::Fleet);
 }
+
+#[test]
+fn a_replica_without_a_sample_yet_does_not_dilute_the_share_of_the_limit() {
+    let services = crate::model::group_services(
+        &[
+            container(&Spec {
+                id: "r1",
+                ..Spec::default()
+            }),
+            container(&Spec {
+                id: "r2",
+                number: 2,
+                ..Spec::default()
+            }),
+        ],
+        &HashMap::from([(
+            "r1".to_string(),
+            Usage {
+                cpu_percent: 25.0,
+                memory_bytes: 256 << 20,
+            },
+        )]),
+    );
+    let service = &services[0];
+    // Allocated: both replicas. Measured against: the one with a sample.
+    assert_eq!(service.cpu_limit_cores, Some(1.0));
+    assert_eq!(service.cpu_of_limit(), Some(50.0));
+    assert_eq!(service.memory_of_limit(), Some(50.0));
+}

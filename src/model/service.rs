@@ -83,6 +83,9 @@ pub struct Service {
     pub cpu_limit_cores: Option<f64>,
     pub memory_bytes: Option<u64>,
     pub memory_limit_bytes: Option<u64>,
+    /// The limits of the replicas that have a usage sample: what `cpu_percent` and
+    /// `memory_bytes` are measured against while a new replica has no sample yet.
+    pub sampled_limits: (Option<f64>, Option<u64>),
     pub restarts: i64,
     /// The most recent start among running replicas.
     pub started_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -96,12 +99,12 @@ pub struct Service {
 impl Service {
     /// CPU used as a share of the limit, in percent.
     pub fn cpu_of_limit(&self) -> Option<f64> {
-        let (used, limit) = (self.cpu_percent?, self.cpu_limit_cores?);
+        let (used, limit) = (self.cpu_percent?, self.sampled_limits.0?);
         (limit > 0.0).then(|| used / limit)
     }
 
     pub fn memory_of_limit(&self) -> Option<f64> {
-        let (used, limit) = (self.memory_bytes?, self.memory_limit_bytes?);
+        let (used, limit) = (self.memory_bytes?, self.sampled_limits.1?);
         (limit > 0).then(|| used as f64 * 100.0 / limit as f64)
     }
 
@@ -183,6 +186,21 @@ fn aggregate(key: ServiceKey, replicas: &[&Container], usage: &HashMap<String, U
         .map(|c| c.limits.memory_bytes)
         .sum::<Option<u64>>();
 
+    let sampled: Vec<&Container> = running
+        .iter()
+        .copied()
+        .filter(|c| usage.contains_key(&c.id))
+        .collect();
+    let sampled_limits = (
+        sampled
+            .iter()
+            .map(|c| c.limits.cpu_cores)
+            .sum::<Option<f64>>(),
+        sampled
+            .iter()
+            .map(|c| c.limits.memory_bytes)
+            .sum::<Option<u64>>(),
+    );
     let samples: Vec<&Usage> = running.iter().filter_map(|c| usage.get(&c.id)).collect();
     let (cpu_percent, memory_bytes) = if samples.is_empty() {
         (None, None)
@@ -223,6 +241,7 @@ fn aggregate(key: ServiceKey, replicas: &[&Container], usage: &HashMap<String, U
         cpu_limit_cores,
         memory_bytes,
         memory_limit_bytes,
+        sampled_limits,
         restarts: replicas.iter().map(|c| c.restart_count).sum(),
         started_at: running.iter().filter_map(|c| c.started_at).max(),
         image,
