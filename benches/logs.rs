@@ -260,6 +260,7 @@ fn frame_times() -> Result<(f64, f64, f64), String> {
             readonly: false,
             refresh: Duration::from_secs(1),
             theme: None,
+            ecs: None,
         };
         let mut state = State::new(
             context,

@@ -66,3 +66,25 @@ ensure_rust() {
   echo "cargo is missing: install Rust >= 1.95 with rustup (https://rustup.rs)" >&2
   return 1
 }
+
+# A local AWS endpoint for the ECS tests: the moto server, from PyPI into a venv of ours.
+ensure_moto() {
+  local port="${DOKK_MOTO_PORT:-5055}"
+  export DOKK_TEST_MOTO="http://127.0.0.1:$port"
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+  local venv="${XDG_CACHE_HOME:-$HOME/.cache}/dokk/moto-venv"
+  if [ ! -x "$venv/bin/moto_server" ]; then
+    command -v python3 >/dev/null 2>&1 || apt_install python3
+    python3 -m venv "$venv" 2>/dev/null || { apt_install python3-venv; python3 -m venv "$venv"; }
+    echo "installing moto[server] (PyPI) into $venv" >&2
+    "$venv/bin/pip" install -q 'moto[server]' >&2
+  fi
+  local log="${TMPDIR:-/tmp}/dokk-moto.log"
+  nohup "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+  for _ in $(seq 1 60); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+    sleep 0.5
+  done
+  echo "the moto server did not start; see $log" >&2
+  return 1
+}

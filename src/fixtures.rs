@@ -317,6 +317,7 @@ pub fn context() -> Context {
         readonly: false,
         refresh: std::time::Duration::from_secs(1),
         theme: None,
+        ecs: None,
     }
 }
 

@@ -94,6 +94,28 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         .build()
         .map_err(anyhow::Error::from)?;
     match cli.command.unwrap_or(Command::Ui) {
+        Command::Status { json } if context.ecs.is_some() => {
+            let target = context.ecs.clone().unwrap_or_default();
+            let fleet = runtime
+                .block_on(async {
+                    let client = dokk::backend::ecs::client(&target).await;
+                    let cluster = dokk::backend::ecs::cluster_name(&client, &target).await?;
+                    dokk::backend::ecs::load_fleet(&client, &cluster).await
+                })
+                .map_err(anyhow::Error::from)?;
+            let mut out = std::io::stdout().lock();
+            match dokk::cli::print_ecs_status(&mut out, &context, &fleet, json) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    Err(anyhow::Error::from(e).into())
+                }
+                _ => Ok(ExitCode::SUCCESS),
+            }
+        }
+        _ if context.ecs.is_some() => Err(Failure::BadInput(ConfigError::Invalid {
+            path: std::path::PathBuf::from(context.name.clone()),
+            message: "ECS contexts work with `dokk status` so far; the console and logs come next"
+                .into(),
+        })),
         Command::Status { json } => {
             let snapshot = runtime
                 .block_on(dokk::cli::load_fleet(&context))

@@ -10,3 +10,4 @@ pub enum BackendEvent {
     Connection(ConnectionState),
     Snapshot(Box<FleetSnapshot>),
 }
+pub mod ecs;

@@ -4,4 +4,7 @@ mod logs;
 mod status;
 
 pub use logs::{LogsArgs, LogsError, parse_since, run_logs};
-pub use status::{ServiceJson, StatusJson, load_fleet, print_status, status_json};
+pub use status::{
+    EcsStatusJson, ServiceJson, StatusJson, ecs_status_json, load_fleet, print_ecs_status,
+    print_status, status_json,
+};

@@ -258,3 +258,158 @@ pub fn print_status(
     }
     Ok(())
 }
+
+#[derive(Debug, Serialize)]
+pub struct EcsStatusJson {
+    pub context: String,
+    pub kind: &'static str,
+    pub cluster: String,
+    /// The cluster's registered capacity, in cores and bytes (1024 CPU units = 1 vCPU).
+    pub host: EcsCapacityJson,
+    pub services: Vec<EcsServiceJson>,
+    pub nodes: Vec<crate::backend::ecs::EcsNode>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EcsCapacityJson {
+    pub cpus: f64,
+    pub memory_bytes: u64,
+    pub cpu_units: i64,
+    pub memory_mib: i64,
+    pub remaining_cpu_units: i64,
+    pub remaining_memory_mib: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EcsServiceJson {
+    pub project: String,
+    pub name: String,
+    pub env: Option<Env>,
+    pub status: String,
+    pub replicas_running: i32,
+    pub replicas_total: i32,
+    pub replicas_pending: i32,
+    /// Not measured yet for ECS (CloudWatch comes later): always `null`.
+    pub cpu_percent: Option<f64>,
+    /// Reserved by the running tasks: task CPU units / 1024 × running.
+    pub cpu_limit_cores: Option<f64>,
+    pub memory_bytes: Option<u64>,
+    pub memory_limit_bytes: Option<u64>,
+    pub cpu_units_per_task: Option<i32>,
+    pub memory_mib_per_task: Option<i32>,
+    pub image: String,
+    pub task_definition: String,
+    pub deployments: Vec<crate::backend::ecs::EcsDeployment>,
+}
+
+pub fn ecs_status_json(context: &Context, fleet: &crate::backend::ecs::EcsFleet) -> EcsStatusJson {
+    let sum = |f: fn(&crate::backend::ecs::EcsNode) -> i32| {
+        fleet.nodes.iter().map(|n| i64::from(f(n))).sum::<i64>()
+    };
+    let cpu_units = sum(|n| n.registered_cpu_units);
+    let memory_mib = sum(|n| n.registered_memory_mib);
+    EcsStatusJson {
+        context: context.name.clone(),
+        kind: "ecs",
+        cluster: fleet.cluster.clone(),
+        host: EcsCapacityJson {
+            cpus: cpu_units as f64 / 1024.0,
+            memory_bytes: (memory_mib.max(0) as u64) << 20,
+            cpu_units,
+            memory_mib,
+            remaining_cpu_units: sum(|n| n.remaining_cpu_units),
+            remaining_memory_mib: sum(|n| n.remaining_memory_mib),
+        },
+        services: fleet
+            .services
+            .iter()
+            .map(|s| EcsServiceJson {
+                project: fleet.cluster.clone(),
+                name: s.name.clone(),
+                env: s.env,
+                status: s.status.clone(),
+                replicas_running: s.running,
+                replicas_total: s.desired,
+                replicas_pending: s.pending,
+                cpu_percent: None,
+                cpu_limit_cores: s
+                    .cpu_units
+                    .map(|u| f64::from(u) / 1024.0 * f64::from(s.running)),
+                memory_bytes: None,
+                memory_limit_bytes: s
+                    .memory_mib
+                    .map(|m| ((m.max(0) as u64) * u64::from(s.running.max(0) as u32)) << 20),
+                cpu_units_per_task: s.cpu_units,
+                memory_mib_per_task: s.memory_mib,
+                image: s.images.join(", "),
+                task_definition: s.task_definition.clone(),
+                deployments: s.deployments.clone(),
+            })
+            .collect(),
+        nodes: fleet.nodes.clone(),
+    }
+}
+
+/// `dokk status` on an ECS context: services and nodes, for people or as JSON.
+pub fn print_ecs_status(
+    out: &mut impl Write,
+    context: &Context,
+    fleet: &crate::backend::ecs::EcsFleet,
+    json: bool,
+) -> std::io::Result<()> {
+    let status = ecs_status_json(context, fleet);
+    if json {
+        serde_json::to_writer_pretty(&mut *out, &status)?;
+        return writeln!(out);
+    }
+    writeln!(
+        out,
+        "context {} (ecs) · cluster {} · {} nodes, {:.2} vCPU ({} units) and {} MiB registered, {} units and {} MiB unreserved",
+        status.context,
+        status.cluster,
+        status.nodes.len(),
+        status.host.cpus,
+        status.host.cpu_units,
+        status.host.memory_mib,
+        status.host.remaining_cpu_units,
+        status.host.remaining_memory_mib
+    )?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{:<32} {:<10} {:>9} {:<28} {:>12} {:>12}",
+        "SERVICE", "STATUS", "RUN/WANT", "TASK DEFINITION", "CPU UNITS", "MEMORY MiB"
+    )?;
+    for s in &status.services {
+        writeln!(
+            out,
+            "{:<32} {:<10} {:>9} {:<28} {:>12} {:>12}",
+            s.name,
+            s.status,
+            format!("{}/{}", s.replicas_running, s.replicas_total),
+            s.task_definition,
+            s.cpu_units_per_task.map_or("-".into(), |u| u.to_string()),
+            s.memory_mib_per_task.map_or("-".into(), |m| m.to_string())
+        )?;
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{:<22} {:<14} {:<10} {:<6} {:>16} {:>18} {:>6}",
+        "NODE", "AZ", "TYPE", "AGENT", "CPU unreserved", "MiB unreserved", "TASKS"
+    )?;
+    for n in &status.nodes {
+        writeln!(
+            out,
+            "{:<22} {:<14} {:<10} {:<6} {:>16} {:>18} {:>6}",
+            n.instance_id,
+            n.availability_zone.as_deref().unwrap_or("-"),
+            n.instance_type.as_deref().unwrap_or("-"),
+            if n.agent_connected { "ok" } else { "LOST" },
+            format!("{}/{}", n.remaining_cpu_units, n.registered_cpu_units),
+            format!("{}/{}", n.remaining_memory_mib, n.registered_memory_mib),
+            n.running_tasks
+        )?;
+    }
+    Ok(())
+}

@@ -57,6 +57,7 @@ impl Default for Thresholds {
 #[serde(rename_all = "lowercase")]
 pub enum ContextKind {
     Docker,
+    Ecs,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -69,6 +70,23 @@ pub struct ContextConfig {
     pub readonly: bool,
     pub theme: Option<String>,
     pub refresh_ms: Option<u64>,
+    /// ECS: the AWS profile (default: the standard credential chain).
+    pub profile: Option<String>,
+    /// ECS: the region (default: the profile's or `AWS_REGION`).
+    pub region: Option<String>,
+    /// ECS: the cluster (default: the only one there is).
+    pub cluster: Option<String>,
+    /// ECS: another endpoint, such as a local moto server (`AWS_ENDPOINT_URL` works too).
+    pub endpoint_url: Option<String>,
+}
+
+/// Where an ECS context points.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct EcsTarget {
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    pub cluster: Option<String>,
+    pub endpoint_url: Option<String>,
 }
 
 /// A context with everything decided: what dokk connects to and how.
@@ -80,6 +98,8 @@ pub struct Context {
     pub readonly: bool,
     pub refresh: Duration,
     pub theme: Option<String>,
+    /// Set for ECS contexts.
+    pub ecs: Option<EcsTarget>,
 }
 
 impl Config {
@@ -133,6 +153,27 @@ impl Config {
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         let config: Config = error::parse_toml(text, path)?;
         for (name, context) in &config.contexts {
+            let ecs_only = [
+                &context.profile,
+                &context.region,
+                &context.cluster,
+                &context.endpoint_url,
+            ];
+            let misplaced = match context.kind {
+                ContextKind::Docker => ecs_only.iter().any(|v| v.is_some()).then_some(
+                    "profile, region, cluster and endpoint_url belong to kind = \"ecs\"",
+                ),
+                ContextKind::Ecs => context
+                    .host
+                    .is_some()
+                    .then_some("host belongs to kind = \"docker\""),
+            };
+            if let Some(why) = misplaced {
+                return Err(ConfigError::Invalid {
+                    path: path.to_path_buf(),
+                    message: format!("context `{name}`: {why}"),
+                });
+            }
             if let Some(host) = &context.host
                 && !["unix://", "tcp://", "http://", "ssh://"]
                     .iter()
@@ -175,6 +216,12 @@ impl Config {
                 readonly: context.readonly,
                 refresh: Duration::from_millis(refresh_ms(context.refresh_ms)),
                 theme: context.theme.clone().or_else(|| self.theme.clone()),
+                ecs: (context.kind == ContextKind::Ecs).then(|| EcsTarget {
+                    profile: context.profile.clone(),
+                    region: context.region.clone(),
+                    cluster: context.cluster.clone(),
+                    endpoint_url: context.endpoint_url.clone(),
+                }),
             }),
             None if name == IMPLICIT_CONTEXT => Ok(Context {
                 name: name.to_string(),
@@ -183,6 +230,7 @@ impl Config {
                 readonly: false,
                 refresh: Duration::from_millis(refresh_ms(None)),
                 theme: self.theme.clone(),
+                ecs: None,
             }),
             None => Err(ConfigError::UnknownContext {
                 name: name.to_string(),
@@ -242,6 +290,23 @@ refresh_ms = 500
         let message = error.to_string();
         assert!(message.starts_with("/etc/dokk.toml:4:1:"), "{message}");
         assert!(message.contains("hots"), "{message}");
+    }
+
+    #[test]
+    fn ecs_contexts_carry_their_target() {
+        let text = "[contexts.prod]\nkind = \"ecs\"\nregion = \"eu-north-1\"\ncluster = \"dotkom\"\nendpoint_url = \"http://127.0.0.1:5055\"\n";
+        let config = Config::parse(text, Path::new("c.toml")).expect("valid");
+        let context = config.context(Some("prod")).expect("prod");
+        assert_eq!(context.kind, ContextKind::Ecs);
+        let ecs = context.ecs.expect("an ECS target");
+        assert_eq!(ecs.cluster.as_deref(), Some("dotkom"));
+        assert_eq!(ecs.endpoint_url.as_deref(), Some("http://127.0.0.1:5055"));
+        let mixed = "[contexts.x]\nkind = \"docker\"\ncluster = \"dotkom\"\n";
+        let error = Config::parse(mixed, Path::new("c.toml")).expect_err("mixed");
+        assert!(
+            error.to_string().contains("belong to kind = \"ecs\""),
+            "{error}"
+        );
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! Compose labels that are removed afterwards, and the dokk binary with an isolated config.
 #![allow(dead_code)]
 
+pub mod ecs;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Once;

@@ -1,0 +1,185 @@
+//! A seeder for a local AWS endpoint (the moto server): a cluster like seed 001 — nodes in
+//! three AZs, services in prod + staging with several task-definition revisions.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+
+use aws_sdk_ecs::types::{ContainerDefinition, PortMapping};
+
+pub const REGION: &str = "eu-north-1";
+
+/// The moto server tests/run starts; its address can be moved with DOKK_TEST_MOTO.
+pub fn endpoint() -> String {
+    std::env::var("DOKK_TEST_MOTO").unwrap_or_else(|_| "http://127.0.0.1:5055".to_string())
+}
+
+/// Sets the fake credentials and region every AWS client of the test process uses.
+pub fn aws_env() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_REGION", REGION),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ]
+}
+
+pub async fn ecs_client() -> aws_sdk_ecs::Client {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(REGION))
+        .endpoint_url(endpoint())
+        .credentials_provider(aws_sdk_ecs::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .load()
+        .await;
+    aws_sdk_ecs::Client::new(&config)
+}
+
+/// A raw EC2 query call (no EC2 SDK: it is the largest crate there is). moto routes on the
+/// credential scope and does not check signatures.
+fn ec2(params: &[(&str, &str)]) -> String {
+    let endpoint = endpoint();
+    let address = endpoint
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    let mut body = String::from("Version=2016-11-15");
+    for (key, value) in params {
+        body.push('&');
+        body.push_str(key);
+        body.push('=');
+        body.push_str(&value.replace(' ', "+"));
+    }
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Authorization: AWS4-HMAC-SHA256 Credential=test/20260101/{REGION}/ec2/aws4_request, SignedHeaders=host, Signature=0\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut stream = TcpStream::connect(&address)
+        .unwrap_or_else(|e| panic!("no moto server at {endpoint} ({e}): tests/run starts one"));
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("receive");
+    assert!(
+        response.starts_with("HTTP/1.1 200"),
+        "EC2 {params:?}: {response}"
+    );
+    response
+}
+
+fn first_tag(xml: &str, tag: &str) -> String {
+    let open = format!("<{tag}>");
+    let start = xml
+        .find(&open)
+        .map(|i| i + open.len())
+        .unwrap_or_else(|| panic!("no <{tag}> in {xml}"));
+    let end = xml[start..].find('<').map_or(xml.len(), |i| start + i);
+    xml[start..end].to_string()
+}
+
+/// Starts one EC2 instance of `instance_type` in `zone`; returns its id.
+pub fn run_instance(instance_type: &str, zone: &str) -> String {
+    let image = first_tag(&ec2(&[("Action", "DescribeImages")]), "imageId");
+    let response = ec2(&[
+        ("Action", "RunInstances"),
+        ("ImageId", &image),
+        ("MinCount", "1"),
+        ("MaxCount", "1"),
+        ("InstanceType", instance_type),
+        ("Placement.AvailabilityZone", zone),
+    ]);
+    first_tag(&response, "instanceId")
+}
+
+pub struct Seeded {
+    pub cluster: String,
+    pub instances: Vec<(String, String)>,
+    /// Service name → (family:revision it runs, desired count).
+    pub services: Vec<(String, String, i32)>,
+}
+
+/// Seed 001 in small: three t3.small nodes in three AZs; two apps in prod + staging, each with
+/// three task-definition revisions (the service runs the newest); awslogs configured.
+pub async fn seed(cluster: &str) -> Seeded {
+    let client = ecs_client().await;
+    client
+        .create_cluster()
+        .cluster_name(cluster)
+        .send()
+        .await
+        .expect("CreateCluster");
+    let mut instances = Vec::new();
+    for zone in ["a", "b", "c"] {
+        let zone = format!("{REGION}{zone}");
+        let id = run_instance("t3.small", &zone);
+        let document = format!(
+            r#"{{"instanceId":"{id}","region":"{REGION}","availabilityZone":"{zone}","instanceType":"t3.small"}}"#
+        );
+        client
+            .register_container_instance()
+            .cluster(cluster)
+            .instance_identity_document(document)
+            .send()
+            .await
+            .expect("RegisterContainerInstance");
+        instances.push((id, zone));
+    }
+    let mut services = Vec::new();
+    for (app, cpu, memory) in [
+        ("gradestats-web", 256, 512),
+        ("vengeful-vineyard", 512, 1024),
+    ] {
+        for (env, desired) in [("prod", 2), ("staging", 1)] {
+            let family = format!("{app}-{env}");
+            let mut latest = String::new();
+            for revision in 1..=3 {
+                let container = ContainerDefinition::builder()
+                    .name(app)
+                    .image(format!(
+                        "891459268445.dkr.ecr.{REGION}.amazonaws.com/{app}:v{revision}"
+                    ))
+                    .cpu(cpu)
+                    .memory(memory)
+                    .port_mappings(PortMapping::builder().container_port(3000).build())
+                    .log_configuration(
+                        aws_sdk_ecs::types::LogConfiguration::builder()
+                            .log_driver(aws_sdk_ecs::types::LogDriver::Awslogs)
+                            .options("awslogs-group", format!("/ecs/{family}"))
+                            .options("awslogs-region", REGION)
+                            .options("awslogs-stream-prefix", "ecs")
+                            .build()
+                            .expect("log configuration"),
+                    )
+                    .build();
+                let output = client
+                    .register_task_definition()
+                    .family(&family)
+                    .container_definitions(container)
+                    .send()
+                    .await
+                    .expect("RegisterTaskDefinition");
+                latest = output
+                    .task_definition()
+                    .and_then(|d| d.task_definition_arn())
+                    .expect("arn")
+                    .to_string();
+            }
+            client
+                .create_service()
+                .cluster(cluster)
+                .service_name(&family)
+                .task_definition(&latest)
+                .desired_count(desired)
+                .send()
+                .await
+                .expect("CreateService");
+            services.push((family.clone(), format!("{family}:3"), desired));
+        }
+    }
+    Seeded {
+        cluster: cluster.to_string(),
+        instances,
+        services,
+    }
+}

@@ -1,0 +1,163 @@
+//! The ECS backend against a local AWS endpoint (the moto server, started by tests/run):
+//! what dokk reports equals what was seeded and what the API says.
+
+mod common;
+
+use common::Dokk;
+use common::ecs::{aws_env, ecs_client, endpoint, seed};
+use serde_json::Value;
+
+fn status(dokk: &Dokk, cluster: &str) -> Value {
+    std::fs::write(
+        dokk.config(),
+        format!(
+            "[contexts.aws]\nkind = \"ecs\"\nregion = \"{}\"\ncluster = \"{cluster}\"\nendpoint_url = \"{}\"\n",
+            common::ecs::REGION,
+            endpoint()
+        ),
+    )
+    .expect("config");
+    let output = dokk
+        .command()
+        .envs(aws_env())
+        .args(["status", "--context", "aws", "--json"])
+        .output()
+        .expect("dokk runs");
+    assert!(
+        output.status.success(),
+        "dokk status: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("JSON")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_reports_the_seeded_cluster() {
+    let cluster = format!("dotkom-{}", std::process::id());
+    let seeded = seed(&cluster).await;
+    let dokk = Dokk::new();
+    let json = tokio::task::spawn_blocking({
+        let cluster = cluster.clone();
+        move || status(&dokk, &cluster)
+    })
+    .await
+    .expect("status");
+    assert_eq!(json["kind"], "ecs");
+    assert_eq!(json["cluster"], cluster.as_str());
+
+    let services = json["services"].as_array().expect("services");
+    assert_eq!(services.len(), seeded.services.len());
+    for (name, task_definition, desired) in &seeded.services {
+        let service = services
+            .iter()
+            .find(|s| s["name"] == name.as_str())
+            .unwrap_or_else(|| panic!("{name} missing"));
+        assert_eq!(
+            service["task_definition"],
+            task_definition.as_str(),
+            "{service:#}"
+        );
+        assert_eq!(service["replicas_total"], *desired);
+        assert_eq!(
+            service["env"],
+            if name.ends_with("prod") {
+                "prod"
+            } else {
+                "staging"
+            }
+        );
+        assert!(
+            service["image"]
+                .as_str()
+                .is_some_and(|i| i.ends_with(":v3")),
+            "{service:#}"
+        );
+        let per_task = if name.starts_with("gradestats") {
+            256
+        } else {
+            512
+        };
+        assert_eq!(service["cpu_units_per_task"], per_task);
+    }
+
+    // Nodes: as seeded, and registered/remaining exactly as the API describes them.
+    let nodes = json["nodes"].as_array().expect("nodes");
+    assert_eq!(nodes.len(), 3);
+    let client = ecs_client().await;
+    let arns = client
+        .list_container_instances()
+        .cluster(&cluster)
+        .send()
+        .await
+        .expect("list");
+    let described = client
+        .describe_container_instances()
+        .cluster(&cluster)
+        .set_container_instances(Some(arns.container_instance_arns().to_vec()))
+        .send()
+        .await
+        .expect("describe");
+    for (instance_id, zone) in &seeded.instances {
+        let node = nodes
+            .iter()
+            .find(|n| n["instance_id"] == instance_id.as_str())
+            .expect("seeded node");
+        assert_eq!(node["availability_zone"], zone.as_str());
+        assert_eq!(node["instance_type"], "t3.small");
+        assert_eq!(node["agent_connected"], true);
+        let truth = described
+            .container_instances()
+            .iter()
+            .find(|c| c.ec2_instance_id() == Some(instance_id.as_str()))
+            .expect("described");
+        let value = |list: &[aws_sdk_ecs::types::Resource], name: &str| {
+            list.iter()
+                .find(|r| r.name() == Some(name))
+                .map(|r| r.integer_value)
+                .expect("resource")
+        };
+        assert_eq!(
+            node["registered_cpu_units"],
+            value(truth.registered_resources(), "CPU")
+        );
+        assert_eq!(
+            node["registered_memory_mib"],
+            value(truth.registered_resources(), "MEMORY")
+        );
+        assert_eq!(
+            node["remaining_cpu_units"],
+            value(truth.remaining_resources(), "CPU")
+        );
+        assert_eq!(
+            node["remaining_memory_mib"],
+            value(truth.remaining_resources(), "MEMORY")
+        );
+    }
+    let registered: i64 = nodes
+        .iter()
+        .map(|n| n["registered_cpu_units"].as_i64().unwrap_or(0))
+        .sum();
+    assert_eq!(json["host"]["cpu_units"], registered);
+}
+
+#[test]
+fn an_unknown_cluster_is_a_clear_error() {
+    let dokk = Dokk::new();
+    std::fs::write(
+        dokk.config(),
+        format!("[contexts.aws]\nkind = \"ecs\"\nregion = \"eu-north-1\"\ncluster = \"nowhere-{}\"\nendpoint_url = \"{}\"\n", std::process::id(), endpoint()),
+    )
+    .expect("config");
+    let output = dokk
+        .command()
+        .envs(aws_env())
+        .args(["status", "--context", "aws"])
+        .output()
+        .expect("dokk runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("ECS ListServices failed") && stderr.contains("ClusterNotFound"),
+        "{stderr}"
+    );
+}
