@@ -221,15 +221,9 @@ fn service_logs(state: &mut State) -> Vec<Effect> {
     let containers: Vec<(String, String)> = state
         .containers_of(service)
         .iter()
-        .map(|c| {
-            let tag = match c.replica_number {
-                Some(n) if service.key.project.is_some() => format!("{}.{n}", service.key.name),
-                _ => c.name.clone(),
-            };
-            (c.id.clone(), tag)
-        })
+        .map(|c| (c.id.clone(), service.key.replica_tag(c)))
         .collect();
-    let title = format!("{}/{}", service.key.project_label(), service.key.name);
+    let title = service.key.qualified();
     open_logs(state, title, containers)
 }
 

@@ -169,15 +169,19 @@ impl LogView {
 
     /// The selected line: the newest shown one when following.
     pub fn selected(&self) -> Option<usize> {
-        let shown = self.shown();
-        let last = match &shown {
+        self.selected_in(self.shown().as_deref())
+    }
+
+    /// `selected` for the lines `shown` already computed (`None`: every line).
+    pub fn selected_in(&self, shown: Option<&[usize]>) -> Option<usize> {
+        let last = match shown {
             Some(lines) => lines.last().copied(),
             None => self.buffer.len().checked_sub(1),
         };
         if self.follow {
             return last;
         }
-        match &shown {
+        match shown {
             None => last.map(|last| self.cursor.min(last)),
             // The shown line nearest the cursor.
             Some(lines) => {
@@ -189,11 +193,12 @@ impl LogView {
 
     /// Moves the selection by `delta` shown lines; pauses following.
     pub fn move_by(&mut self, delta: isize) {
-        let Some(current) = self.selected() else {
+        let shown = self.shown();
+        let Some(current) = self.selected_in(shown.as_deref()) else {
             return;
         };
         self.follow = false;
-        self.cursor = match self.shown() {
+        self.cursor = match shown {
             None => {
                 let last = self.buffer.len().saturating_sub(1);
                 current.saturating_add_signed(delta).min(last)

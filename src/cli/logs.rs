@@ -96,48 +96,36 @@ pub async fn run_logs(
     let wanted = args.service.as_str();
     let matching: Vec<_> = services
         .iter()
-        .filter(|s| {
-            s.key.name == wanted || format!("{}/{}", s.key.project_label(), s.key.name) == wanted
-        })
+        .filter(|s| s.key.name == wanted || s.key.qualified() == wanted)
         .collect();
+    let names = |list: &mut dyn Iterator<Item = &crate::model::Service>| {
+        list.map(|s| s.key.qualified())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let service = match matching.as_slice() {
         [one] => *one,
         [] => {
-            let names: Vec<String> = services
-                .iter()
-                .map(|s| format!("{}/{}", s.key.project_label(), s.key.name))
-                .collect();
+            let known = names(&mut services.iter());
             return Err(LogsError::Usage(format!(
-                "no service `{wanted}`; services: {}",
-                names.join(", ")
+                "no service `{wanted}`; services: {known}"
             )));
         }
         several => {
-            let names: Vec<String> = several
-                .iter()
-                .map(|s| format!("{}/{}", s.key.project_label(), s.key.name))
-                .collect();
+            let known = names(&mut several.iter().copied());
             return Err(LogsError::Usage(format!(
-                "`{wanted}` is in several projects; name one of: {}",
-                names.join(", ")
+                "`{wanted}` is in several projects; name one of: {known}"
             )));
         }
     };
+    let chosen = |id: &str, name: &str| match &args.container {
+        Some(wanted) => id.starts_with(wanted.as_str()) || name == wanted,
+        None => true,
+    };
     let mut sources: Vec<(String, String)> = containers
         .iter()
-        .filter(|c| service.containers.contains(&c.id))
-        .map(|c| {
-            let tag = match c.replica_number {
-                Some(n) if service.key.project.is_some() => format!("{}.{n}", service.key.name),
-                _ => c.name.clone(),
-            };
-            (c.id.clone(), tag, c.name.clone())
-        })
-        .filter(|(id, _, name)| match &args.container {
-            Some(wanted) => id.starts_with(wanted.as_str()) || name == wanted,
-            None => true,
-        })
-        .map(|(id, tag, _)| (id, tag))
+        .filter(|c| service.containers.contains(&c.id) && chosen(&c.id, &c.name))
+        .map(|c| (c.id.clone(), service.key.replica_tag(c)))
         .collect();
     sources.sort_by(|a, b| a.1.cmp(&b.1));
     if sources.is_empty() {

@@ -16,6 +16,19 @@ impl ServiceKey {
     pub fn project_label(&self) -> &str {
         self.project.as_deref().unwrap_or(STANDALONE)
     }
+
+    /// `project/service`, as the logs title and `dokk logs` name it.
+    pub fn qualified(&self) -> String {
+        format!("{}/{}", self.project_label(), self.name)
+    }
+
+    /// How a replica's log lines are tagged: `service.N` for Compose, the name otherwise.
+    pub fn replica_tag(&self, container: &Container) -> String {
+        match container.replica_number {
+            Some(n) if self.project.is_some() => format!("{}.{n}", self.name),
+            _ => container.name.clone(),
+        }
+    }
 }
 
 pub const STANDALONE: &str = "standalone";
@@ -201,7 +214,7 @@ fn aggregate(key: ServiceKey, replicas: &[&Container], usage: &HashMap<String, U
             .map(|c| c.limits.memory_bytes)
             .sum::<Option<u64>>(),
     );
-    let samples: Vec<&Usage> = running.iter().filter_map(|c| usage.get(&c.id)).collect();
+    let samples: Vec<&Usage> = sampled.iter().filter_map(|c| usage.get(&c.id)).collect();
     let (cpu_percent, memory_bytes) = if samples.is_empty() {
         (None, None)
     } else {

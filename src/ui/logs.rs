@@ -56,7 +56,9 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     view.height.set(height);
     let width = usize::from(inner.width).max(1);
 
-    let shown = match view.shown() {
+    let lines_shown = view.shown();
+    let selected_line = view.selected_in(lines_shown.as_deref());
+    let shown = match lines_shown {
         Some(lines) => Shown::Some(lines),
         None => Shown::All(view.buffer.len()),
     };
@@ -69,8 +71,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         frame.render_widget(Paragraph::new(Line::styled(text, muted(theme))), inner);
         return;
     }
-    let selected = view
-        .selected()
+    let selected = selected_line
         .map(|line| shown.position(line))
         .unwrap_or(shown.len() - 1);
     let rows_of = |k: usize| -> Vec<Line<'static>> {

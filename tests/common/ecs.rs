@@ -35,24 +35,15 @@ pub async fn ecs_client() -> aws_sdk_ecs::Client {
     aws_sdk_ecs::Client::new(&config)
 }
 
-/// A raw EC2 query call (no EC2 SDK: it is the largest crate there is). moto routes on the
-/// credential scope and does not check signatures.
-fn ec2(params: &[(&str, &str)]) -> String {
+/// A plain HTTP/1.1 POST to the moto server; returns the whole response.
+fn http_post(path: &str, headers: &str, body: &str) -> String {
     let endpoint = endpoint();
     let address = endpoint
         .trim_start_matches("http://")
         .trim_end_matches('/')
         .to_string();
-    let mut body = String::from("Version=2016-11-15");
-    for (key, value) in params {
-        body.push('&');
-        body.push_str(key);
-        body.push('=');
-        body.push_str(&value.replace(' ', "+"));
-    }
     let request = format!(
-        "POST / HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
-         Authorization: AWS4-HMAC-SHA256 Credential=test/20260101/{REGION}/ec2/aws4_request, SignedHeaders=host, Signature=0\r\n\
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/x-www-form-urlencoded\r\n{headers}\
          Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
@@ -61,6 +52,32 @@ fn ec2(params: &[(&str, &str)]) -> String {
     stream.write_all(request.as_bytes()).expect("send");
     let mut response = String::new();
     stream.read_to_string(&mut response).expect("receive");
+    response
+}
+
+/// Forgets everything moto holds, so a test starts from what it seeds.
+pub fn reset() {
+    let response = http_post("/moto-api/reset", "", "");
+    assert!(
+        response.starts_with("HTTP/1.1 200"),
+        "moto reset: {response}"
+    );
+}
+
+/// A raw EC2 query call (no EC2 SDK: it is the largest crate there is). moto routes on the
+/// credential scope and does not check signatures.
+fn ec2(params: &[(&str, &str)]) -> String {
+    let mut body = String::from("Version=2016-11-15");
+    for (key, value) in params {
+        body.push('&');
+        body.push_str(key);
+        body.push('=');
+        body.push_str(&value.replace(' ', "+"));
+    }
+    let auth = format!(
+        "Authorization: AWS4-HMAC-SHA256 Credential=test/20260101/{REGION}/ec2/aws4_request, SignedHeaders=host, Signature=0\r\n"
+    );
+    let response = http_post("/", &auth, &body);
     assert!(
         response.starts_with("HTTP/1.1 200"),
         "EC2 {params:?}: {response}"
@@ -102,6 +119,7 @@ pub struct Seeded {
 /// Seed 001 in small: three t3.small nodes in three AZs; two apps in prod + staging, each with
 /// three task-definition revisions (the service runs the newest); awslogs configured.
 pub async fn seed(cluster: &str) -> Seeded {
+    reset();
     let client = ecs_client().await;
     client
         .create_cluster()
@@ -174,7 +192,9 @@ pub async fn seed(cluster: &str) -> Seeded {
                 .send()
                 .await
                 .expect("CreateService");
-            services.push((family.clone(), format!("{family}:3"), desired));
+            // The newest revision: moto keeps earlier runs' revisions unless it was reset.
+            let revision = latest.rsplit('/').next().unwrap_or(&latest).to_string();
+            services.push((family.clone(), revision, desired));
         }
     }
     Seeded {

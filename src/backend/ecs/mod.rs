@@ -34,6 +34,23 @@ where
     }
 }
 
+/// Every item of a paginated list call.
+async fn every_item<T, E, R>(
+    call: &'static str,
+    items: aws_smithy_async::future::pagination_stream::PaginationStream<
+        Result<T, aws_sdk_ecs::error::SdkError<E, R>>,
+    >,
+) -> Result<Vec<T>, EcsError>
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    items
+        .collect::<Result<Vec<T>, _>>()
+        .await
+        .map_err(failed(call))
+}
+
 /// A client for the context: its profile, region and endpoint, with adaptive retries (they
 /// back off on throttling).
 pub async fn client(target: &EcsTarget) -> Client {
@@ -106,14 +123,11 @@ pub async fn cluster_name(client: &Client, target: &EcsTarget) -> Result<String,
     if let Some(cluster) = &target.cluster {
         return Ok(cluster.clone());
     }
-    let arns: Vec<String> = client
-        .list_clusters()
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .map_err(failed("ListClusters"))?;
+    let arns = every_item(
+        "ListClusters",
+        client.list_clusters().into_paginator().items().send(),
+    )
+    .await?;
     let names: Vec<String> = arns
         .iter()
         .map(|a| a.rsplit('/').next().unwrap_or(a).to_string())
@@ -125,16 +139,17 @@ pub async fn cluster_name(client: &Client, target: &EcsTarget) -> Result<String,
 }
 
 pub async fn load_fleet(client: &Client, cluster: &str) -> Result<EcsFleet, EcsError> {
-    let service_arns: Vec<String> = client
-        .list_services()
-        .cluster(cluster)
-        .max_results(100)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .map_err(failed("ListServices"))?;
+    let service_arns = every_item(
+        "ListServices",
+        client
+            .list_services()
+            .cluster(cluster)
+            .max_results(100)
+            .into_paginator()
+            .items()
+            .send(),
+    )
+    .await?;
     let mut described = Vec::with_capacity(service_arns.len());
     for chunk in service_arns.chunks(SERVICES_PER_CALL) {
         let output = client
@@ -206,16 +221,17 @@ pub async fn load_fleet(client: &Client, cluster: &str) -> Result<EcsFleet, EcsE
         .collect();
     services.sort_by(|a, b| a.name.cmp(&b.name));
 
-    let instance_arns: Vec<String> = client
-        .list_container_instances()
-        .cluster(cluster)
-        .max_results(100)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .map_err(failed("ListContainerInstances"))?;
+    let instance_arns = every_item(
+        "ListContainerInstances",
+        client
+            .list_container_instances()
+            .cluster(cluster)
+            .max_results(100)
+            .into_paginator()
+            .items()
+            .send(),
+    )
+    .await?;
     let mut nodes = Vec::with_capacity(instance_arns.len());
     for chunk in instance_arns.chunks(INSTANCES_PER_CALL) {
         let output = client
