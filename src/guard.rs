@@ -10,6 +10,10 @@ pub enum Mutation {
     Exec {
         container: String,
     },
+    /// An interactive session on a node (SSM): a root shell on the host.
+    Session {
+        node: String,
+    },
     /// Replace a service's containers or task definition.
     Deploy {
         service: String,
@@ -23,6 +27,7 @@ impl fmt::Display for Mutation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Mutation::Exec { container } => write!(f, "exec in {container}"),
+            Mutation::Session { node } => write!(f, "a session on {node}"),
             Mutation::Deploy { service } => write!(f, "deploy {service}"),
             Mutation::Rollback { service } => write!(f, "roll back {service}"),
         }

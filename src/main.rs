@@ -39,6 +39,13 @@ enum Command {
     },
     /// Print a service's logs: its replicas merged in time order, or one container's.
     Logs(dokk::cli::LogsArgs),
+    /// ECS Exec into a service's task container (through session-manager-plugin).
+    Exec(dokk::cli::ExecArgs),
+    /// An SSM session to a node of an ECS cluster (EC2 instance or container instance id).
+    Ssm {
+        /// The node: its EC2 instance id or container instance id.
+        node: String,
+    },
     /// Open the interactive console (the default).
     Ui,
 }
@@ -96,26 +103,15 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command.unwrap_or(Command::Ui) {
         Command::Status { json } if context.ecs.is_some() => {
             let target = context.ecs.clone().unwrap_or_default();
-            let fleet = runtime
-                .block_on(async {
-                    let client = dokk::backend::ecs::client(&target).await;
-                    let cluster = dokk::backend::ecs::cluster_name(&client, &target).await?;
-                    dokk::backend::ecs::load_fleet(&client, &cluster).await
-                })
-                .map_err(anyhow::Error::from)?;
+            let data = runtime.block_on(dokk::cli::load_cluster(&target))?;
             let mut out = std::io::stdout().lock();
-            match dokk::cli::print_ecs_status(&mut out, &context, &fleet, json) {
+            match dokk::cli::print_ecs_status(&mut out, &context, &data, json) {
                 Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
                     Err(anyhow::Error::from(e).into())
                 }
                 _ => Ok(ExitCode::SUCCESS),
             }
         }
-        _ if context.ecs.is_some() => Err(Failure::BadInput(ConfigError::Invalid {
-            path: std::path::PathBuf::from(context.name.clone()),
-            message: "ECS contexts work with `dokk status` so far; the console and logs come next"
-                .into(),
-        })),
         Command::Status { json } => {
             let snapshot = runtime
                 .block_on(dokk::cli::load_fleet(&context))
@@ -149,6 +145,8 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 Err(error) => Err(anyhow::anyhow!("{error}").into()),
             }
         }
+        Command::Exec(args) => session_exit(runtime.block_on(dokk::cli::run_exec(&context, &args))),
+        Command::Ssm { node } => session_exit(runtime.block_on(dokk::cli::run_ssm(&context, &node))),
         Command::Ui => {
             dokk::tui::install_panic_hook();
             let mut state = State::new(context, config.context_names(), theme, config.thresholds);
@@ -158,6 +156,17 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             runtime.block_on(dokk::tui::run(config, state))?;
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+fn session_exit(result: Result<(), dokk::cli::SessionCliError>) -> Result<ExitCode, Failure> {
+    match result {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(dokk::cli::SessionCliError::Usage(message)) => {
+            eprintln!("dokk: {message}");
+            Ok(ExitCode::from(2))
+        }
+        Err(error) => Err(anyhow::anyhow!("{error}").into()),
     }
 }
 

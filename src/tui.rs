@@ -22,6 +22,7 @@ use tokio::task::JoinHandle;
 
 use crate::app::{self, Effect, Msg, State};
 use crate::backend::BackendEvent;
+use crate::backend::ecs::{Aws, spawn_ecs_watcher};
 use crate::backend::docker::logs::{LogEvent, LogRequest, stream_logs};
 use crate::backend::docker::{self, spawn_watcher};
 use crate::config::{Config, Context, Theme, user_theme_dir};
@@ -249,8 +250,145 @@ impl Console {
                     Err(message) => state.flash(message, true),
                 }
             }
+            Effect::OpenEcsLogs { session, sources } => {
+                self.stop_logs();
+                let Some(target) = state.context.ecs.clone() else {
+                    return true;
+                };
+                let tail = self.config.log_tail.unwrap_or(DEFAULT_TAIL);
+                let out = self.log_tx.clone();
+                self.log_task = Some(tokio::spawn(async move {
+                    let aws = Aws::connect(&target).await;
+                    let (events, mut forward) = mpsc::channel(256);
+                    let reader = tokio::spawn(crate::backend::ecs::logs::stream_logs(
+                        aws, sources, tail, None, true, events,
+                    ));
+                    while let Some(event) = forward.recv().await {
+                        if out.send((session, event)).await.is_err() {
+                            break;
+                        }
+                    }
+                    reader.abort();
+                }));
+            }
+            Effect::EcsExec {
+                service,
+                task,
+                container,
+            } => {
+                let mutation = Mutation::Exec {
+                    container: format!("{service}/{container}"),
+                };
+                if let Err(refused) = state.guard.authorize(&mutation) {
+                    state.flash(refused.to_string(), true);
+                    return true;
+                }
+                let result = self.ecs_exec(state, &service, &task, &container).await;
+                report(state, result);
+            }
+            Effect::SsmSession { instance_id } => {
+                if let Err(refused) = state.guard.authorize(&Mutation::Session {
+                    node: instance_id.clone(),
+                }) {
+                    state.flash(refused.to_string(), true);
+                    return true;
+                }
+                let result = self.ssm_session(state, &instance_id).await;
+                report(state, result);
+            }
+            Effect::SwitchCluster(cluster) => {
+                let mut context = state.context.clone();
+                if let Some(target) = context.ecs.as_mut() {
+                    target.cluster = Some(cluster.clone());
+                }
+                self.watcher.abort();
+                (self.watcher, self.events) = watch(&context);
+                self.stop_logs();
+                app::switch_context(state, context);
+                state.flash(format!("watching cluster {cluster}"), false);
+            }
         }
         true
+    }
+
+    /// ECS Exec into a task's container, after the diagnosis found nothing in the way.
+    async fn ecs_exec(
+        &mut self,
+        state: &State,
+        service: &str,
+        task: &str,
+        container: &str,
+    ) -> Result<String, String> {
+        use crate::backend::ecs::session;
+        let (Some(ecs), Some(target)) = (&state.ecs, &state.context.ecs) else {
+            return Err("not an ECS context".into());
+        };
+        let found = ecs
+            .data
+            .tasks
+            .iter()
+            .find(|t| t.id == task)
+            .ok_or_else(|| format!("task {task} is gone"))?;
+        session::diagnose_exec(ecs.data.service(service), found, container)
+            .map_err(|e| e.to_string())?;
+        let plugin = session::find_plugin().map_err(|e| e.to_string())?;
+        let aws = Aws::connect(target).await;
+        let call = session::start_exec(&aws, &ecs.data.cluster, found, container, "/bin/sh")
+            .await
+            .map_err(|e| e.to_string())?;
+        let title = format!("ECS Exec into {container} of task {task}");
+        self.hand_over(&title, session::run_plugin(&aws, &plugin, &call))
+            .await
+            .map(|()| format!("back from {title}"))
+            .map_err(|e| e.to_string())
+    }
+
+    async fn ssm_session(&mut self, state: &State, instance_id: &str) -> Result<String, String> {
+        use crate::backend::ecs::session;
+        let (Some(ecs), Some(target)) = (&state.ecs, &state.context.ecs) else {
+            return Err("not an ECS context".into());
+        };
+        if let Some(node) = ecs.data.nodes.iter().find(|n| n.instance_id == instance_id) {
+            session::diagnose_ssm(node).map_err(|e| e.to_string())?;
+        }
+        let plugin = session::find_plugin().map_err(|e| e.to_string())?;
+        let version = session::plugin_version(&plugin).map_err(|e| e.to_string())?;
+        let aws = Aws::connect(target).await;
+        let call = session::start_ssm(&aws, instance_id, &version)
+            .await
+            .map_err(|e| e.to_string())?;
+        let title = format!("SSM session to {instance_id}");
+        self.hand_over(&title, session::run_plugin(&aws, &plugin, &call))
+            .await
+            .map(|()| format!("back from the {title}"))
+            .map_err(|e| e.to_string())
+    }
+
+    /// Gives the terminal, as a plain shell would have it, to `session` until it ends; then
+    /// takes it back exactly as it was.
+    async fn hand_over<T>(&mut self, title: &str, session: impl std::future::Future<Output = T>) -> T {
+        self.input = None;
+        let _ = execute!(
+            io::stdout(),
+            DisableMouseCapture,
+            LeaveAlternateScreen,
+            crossterm::cursor::Show
+        );
+        let _ = disable_raw_mode();
+        println!("dokk: {title} — exit the remote shell to return to dokk");
+        let result = session.await;
+        let _ = enable_raw_mode();
+        let _ = execute!(
+            io::stdout(),
+            EnterAlternateScreen,
+            EnableMouseCapture,
+            crossterm::terminal::Clear(crossterm::terminal::ClearType::All)
+        );
+        if let Ok(terminal) = Terminal::new(CrosstermBackend::new(io::stdout())) {
+            self.terminal.0 = terminal;
+        }
+        self.input = Some(EventStream::new());
+        result
     }
 
     fn stop_logs(&mut self) {
@@ -304,8 +442,18 @@ const DEFAULT_TAIL: usize = 1000;
 
 fn watch(context: &Context) -> (JoinHandle<()>, mpsc::Receiver<BackendEvent>) {
     let (events_tx, events_rx) = mpsc::channel::<BackendEvent>(64);
-    let watcher = spawn_watcher(context.host.clone(), context.refresh, events_tx);
+    let watcher = match &context.ecs {
+        Some(target) => spawn_ecs_watcher(target.clone(), context.refresh, events_tx),
+        None => spawn_watcher(context.host.clone(), context.refresh, events_tx),
+    };
     (watcher, events_rx)
+}
+
+fn report(state: &mut State, result: Result<String, String>) {
+    match result {
+        Ok(message) => state.flash(message, false),
+        Err(message) => state.flash(message, true),
+    }
 }
 
 /// Writes the logs to `dokk-<title>-<time>.log` in the current directory, or in dokk's data

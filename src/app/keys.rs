@@ -31,7 +31,7 @@ pub fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
             state.prompt = Some(Prompt::Command);
             state.input.clear();
         }
-        KeyCode::Char('/') if state.view == View::Fleet => {
+        KeyCode::Char('/') if matches!(state.view, View::Fleet | View::EcsServices) => {
             state.prompt = Some(Prompt::Filter);
             state.input = state.filter.clone();
         }
@@ -40,6 +40,9 @@ pub fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
                 View::Fleet => on_fleet_key(state, key),
                 View::Detail(_) => on_detail_key(state, key),
                 View::Logs(_) => super::log_keys::on_log_key(state, key),
+                View::EcsServices => super::ecs::on_services_key(state, key),
+                View::EcsService(name) => super::ecs::on_service_key(state, &name, key),
+                View::EcsNodes => super::ecs::on_nodes_key(state, key),
             };
         }
     }
@@ -281,7 +284,7 @@ fn on_prompt_key(state: &mut State, prompt: Prompt, key: KeyEvent) -> Vec<Effect
     Vec::new()
 }
 
-pub const COMMANDS: &str = ":ctx [NAME]  :theme NAME  :sort COLUMN  :filter TEXT  :help  :q";
+pub const COMMANDS: &str = ":ctx [NAME]  :cluster NAME  :nodes  :services  :theme NAME  :sort COLUMN  :filter TEXT  :help  :q";
 
 fn run_command(state: &mut State, command: &str) -> Vec<Effect> {
     let (verb, argument) = match command.split_once(char::is_whitespace) {
@@ -307,6 +310,19 @@ fn run_command(state: &mut State, command: &str) -> Vec<Effect> {
             state.flash(format!("unknown context `{name}`; known: {list}"), true);
         }
         ("theme", name) if !name.is_empty() => return vec![Effect::LoadTheme(name.to_string())],
+        ("cluster", "") => match &state.ecs {
+            Some(ecs) => state.flash(
+                format!("cluster {} · `:cluster NAME` switches", ecs.data.cluster),
+                false,
+            ),
+            None => state.flash("clusters are for ECS contexts; this one is Docker", true),
+        },
+        ("cluster", name) if state.ecs.is_some() => {
+            return vec![Effect::SwitchCluster(name.to_string())];
+        }
+        ("cluster", _) => state.flash("clusters are for ECS contexts; this one is Docker", true),
+        ("nodes" | "no", _) if state.ecs.is_some() => state.view = View::EcsNodes,
+        ("services" | "svc", _) if state.ecs.is_some() => state.view = View::EcsServices,
         ("sort", column) => match column.split_whitespace().collect::<Vec<_>>().as_slice() {
             [name, rest @ ..] if SortColumn::parse(name).is_some() => {
                 if let Some(column) = SortColumn::parse(name) {

@@ -8,7 +8,7 @@ use crate::logs::Search;
 pub fn on_log_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
     let Some(view) = state.logs.as_mut() else {
-        state.view = View::Fleet;
+        state.view = state.home();
         return Vec::new();
     };
     let page = view.height.get().max(2) as isize - 1;

@@ -2,7 +2,7 @@
 
 use std::cell::Cell;
 
-use crate::backend::docker::logs::LogEvent;
+use crate::logs::LogEvent;
 use crate::logs::{LogBuffer, Search, Stream, with_context};
 
 #[derive(Debug)]

@@ -1,12 +1,14 @@
 //! The console's state and its pure update function: `update(&mut State, Msg) -> Vec<Effect>`.
 //! No I/O here; effects are carried out by the caller.
 
+mod ecs;
 mod history;
 mod keys;
 mod log_keys;
 mod logs;
 mod table;
 
+pub use ecs::EcsConsole;
 pub use history::History;
 pub use logs::LogView;
 pub use table::{DisplayRow, SortColumn, display_rows, matches_filter, ordered_rows};
@@ -33,7 +35,7 @@ pub enum Msg {
     /// Once a second, so ages and "disconnected since" move on.
     Tick(DateTime<Utc>),
     /// Log lines for the log view of this session.
-    Logs(u64, crate::backend::docker::logs::LogEvent),
+    Logs(u64, crate::logs::LogEvent),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -63,6 +65,21 @@ pub enum Effect {
         container: String,
         name: String,
     },
+    /// Read an ECS service's logs from CloudWatch for the log view.
+    OpenEcsLogs {
+        session: u64,
+        sources: Vec<crate::backend::ecs::logs::LogSource>,
+    },
+    /// ECS Exec into a task's container. Goes through the read-only guard.
+    EcsExec {
+        service: String,
+        task: String,
+        container: String,
+    },
+    /// An SSM session to a node. Goes through the read-only guard.
+    SsmSession { instance_id: String },
+    /// Watch another cluster of the same context.
+    SwitchCluster(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -71,6 +88,12 @@ pub enum View {
     Detail(ServiceKey),
     /// The log view (`State::logs`), and the view to go back to.
     Logs(Box<View>),
+    /// An ECS cluster's services.
+    EcsServices,
+    /// One ECS service: deployments, tasks and their containers, targets, events.
+    EcsService(String),
+    /// An ECS cluster's container instances.
+    EcsNodes,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,6 +153,8 @@ pub struct State {
     pub flash: Option<Flash>,
     pub now: DateTime<Utc>,
     pub layout: TableLayout,
+    /// The ECS views' state, when the context is an ECS one.
+    pub ecs: Option<EcsConsole>,
 }
 
 impl State {
@@ -171,6 +196,29 @@ impl State {
             flash: None,
             now: Utc::now(),
             layout: TableLayout::default(),
+            ecs: None,
+        }
+        .for_context()
+    }
+
+    /// An ECS context starts on its services; a Docker one on the fleet.
+    fn for_context(mut self) -> State {
+        if self.context.ecs.is_some() {
+            self.ecs = Some(EcsConsole::default());
+            self.view = View::EcsServices;
+        } else {
+            self.ecs = None;
+            self.view = View::Fleet;
+        }
+        self
+    }
+
+    /// The view to go back to from the top: the fleet, or an ECS cluster's services.
+    pub fn home(&self) -> View {
+        if self.ecs.is_some() {
+            View::EcsServices
+        } else {
+            View::Fleet
         }
     }
 
@@ -218,6 +266,9 @@ impl State {
             self.selected = row;
         }
         self.selected = self.selected.min(self.rows.len().saturating_sub(1));
+        if let Some(ecs) = self.ecs.as_mut() {
+            ecs.refresh_rows(&self.filter);
+        }
     }
 
     pub fn set_sort(&mut self, column: SortColumn) {
@@ -276,6 +327,20 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.connection = connection;
             Vec::new()
         }
+        Msg::Backend(BackendEvent::Ecs(snapshot)) => {
+            state.now = Utc::now().max(state.now);
+            if let Some(ecs) = state.ecs.as_mut() {
+                state.connection = if snapshot.errors.contains_key(&crate::backend::ecs::Section::Cluster) {
+                    ConnectionState::Connecting
+                } else {
+                    ConnectionState::Live
+                };
+                ecs.data.apply(*snapshot, state.now);
+                ecs.refresh_rows(&state.filter);
+                state.received_at = Some(state.now);
+            }
+            Vec::new()
+        }
         Msg::Backend(BackendEvent::Snapshot(snapshot)) => {
             state.now = Utc::now().max(state.now);
             state.connection = ConnectionState::Live;
@@ -300,7 +365,9 @@ pub fn switch_context(state: &mut State, context: Context) {
     state.selected = 0;
     state.history.clear();
     state.logs = None;
-    state.view = View::Fleet;
+    state.filter.clear();
+    state.ecs = state.context.ecs.is_some().then(EcsConsole::default);
+    state.view = state.home();
 }
 
 #[cfg(test)]

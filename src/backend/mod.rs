@@ -9,5 +9,6 @@ use crate::model::{ConnectionState, FleetSnapshot};
 pub enum BackendEvent {
     Connection(ConnectionState),
     Snapshot(Box<FleetSnapshot>),
+    Ecs(Box<ecs::EcsSnapshot>),
 }
 pub mod ecs;

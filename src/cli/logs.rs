@@ -19,9 +19,12 @@ use crate::model::group_services;
 pub struct LogsArgs {
     /// `service`, `project/service`, or a standalone container's name.
     pub service: String,
-    /// Only this container of the service (id prefix or name).
+    /// Only this container of the service (id prefix or name; ECS: the container's name).
     #[arg(long)]
     pub container: Option<String>,
+    /// ECS: only this task (its id, or a prefix of it).
+    #[arg(long)]
+    pub task: Option<String>,
     /// Only lines newer than this: a duration (10m, 2h) or an RFC 3339 time.
     #[arg(long)]
     pub since: Option<String>,
@@ -82,6 +85,69 @@ pub async fn run_logs(
         Some(text) => Some(parse_since(text, Utc::now()).map_err(LogsError::Usage)?),
         None => None,
     };
+    let (rx, reader) = match &context.ecs {
+        Some(target) => ecs_reader(target, args, since).await?,
+        None => docker_reader(context, args, since).await?,
+    };
+    print_logs(args, grep, rx, out).await?;
+    reader.abort();
+    Ok(())
+}
+
+type Reader = (mpsc::Receiver<LogEvent>, tokio::task::JoinHandle<()>);
+
+/// Reads the logs of an ECS service's tasks from CloudWatch.
+async fn ecs_reader(
+    target: &crate::config::EcsTarget,
+    args: &LogsArgs,
+    since: Option<DateTime<Utc>>,
+) -> Result<Reader, LogsError> {
+    use crate::backend::ecs::{Aws, Refresher, cluster_name, logs};
+    let aws = Aws::connect(target).await;
+    let cluster = cluster_name(&aws)
+        .await
+        .map_err(|e| LogsError::Engine(e.to_string()))?;
+    let snapshot = Refresher::default().refresh(&aws, &cluster).await;
+    use crate::backend::ecs::Section;
+    for section in [Section::Services, Section::Tasks] {
+        if let Some(error) = snapshot.errors.get(&section) {
+            return Err(LogsError::Engine(error.clone()));
+        }
+    }
+    let services = snapshot.services.unwrap_or_default();
+    let tasks = snapshot.tasks.unwrap_or_default();
+    let Some(service) = services.iter().find(|s| s.name == args.service) else {
+        let known: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
+        return Err(LogsError::Usage(format!(
+            "no service `{}` in cluster {cluster}; services: {}",
+            args.service,
+            known.join(", ")
+        )));
+    };
+    let chosen: Vec<&crate::backend::ecs::EcsTask> = tasks
+        .iter()
+        .filter(|t| t.service.as_deref() == Some(service.name.as_str()))
+        .filter(|t| args.task.as_ref().is_none_or(|id| t.id.starts_with(id.as_str())))
+        .collect();
+    if chosen.is_empty() {
+        return Err(LogsError::Usage(match &args.task {
+            Some(id) => format!("{} has no task `{id}`", service.name),
+            None => format!("{} has no running or recently stopped tasks", service.name),
+        }));
+    }
+    let sources =
+        logs::sources(service, &chosen, args.container.as_deref()).map_err(LogsError::Usage)?;
+    let (tx, rx) = mpsc::channel(256);
+    let tail = args.tail.unwrap_or(10_000);
+    let reader = tokio::spawn(logs::stream_logs(aws, sources, tail, since, args.follow, tx));
+    Ok((rx, reader))
+}
+
+async fn docker_reader(
+    context: &Context,
+    args: &LogsArgs,
+    since: Option<DateTime<Utc>>,
+) -> Result<Reader, LogsError> {
     let engine = |e: docker::DockerError| {
         LogsError::Engine(format!("{e}\n{}", docker::connection_hint(&context.host)))
     };
@@ -141,8 +207,18 @@ pub async fn run_logs(
         since,
         follow: args.follow,
     };
-    let (tx, mut rx) = mpsc::channel(256);
+    let (tx, rx) = mpsc::channel(256);
     let reader = tokio::spawn(stream_logs(client, request, tx));
+    Ok((rx, reader))
+}
+
+/// Prints lines as they come: the sources' backlogs gathered and merged in time order first.
+async fn print_logs(
+    args: &LogsArgs,
+    grep: Option<Search>,
+    mut rx: mpsc::Receiver<LogEvent>,
+    out: &mut impl Write,
+) -> Result<(), LogsError> {
     let mut buffer = LogBuffer::unbounded();
     let print = |out: &mut dyn Write, buffer: &LogBuffer, line: &LogLine| -> std::io::Result<()> {
         if grep.as_ref().is_some_and(|g| !g.is_match(&line.text)) {
@@ -203,7 +279,6 @@ pub async fn run_logs(
             }
         }
     }
-    reader.abort();
     if !settled {
         buffer.sort_by_time();
         for line in buffer.iter() {

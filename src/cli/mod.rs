@@ -1,10 +1,11 @@
 //! Non-interactive subcommands: the same engine as the console, for scripts and CI.
 
+mod ecs;
 mod logs;
+mod session;
 mod status;
 
 pub use logs::{LogsArgs, LogsError, parse_since, run_logs};
-pub use status::{
-    EcsStatusJson, ServiceJson, StatusJson, ecs_status_json, load_fleet, print_ecs_status,
-    print_status, status_json,
-};
+pub use ecs::{EcsStatusJson, ecs_status_json, load_cluster, print_ecs_status};
+pub use session::{ExecArgs, SessionCliError, run_exec, run_ssm};
+pub use status::{ServiceJson, StatusJson, load_fleet, print_status, status_json};

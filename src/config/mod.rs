@@ -115,6 +115,10 @@ impl Config {
 
 /// Refresh intervals dokk accepts: faster than the engine's own sampling is pointless, and
 /// slower than a minute is not live.
+/// How often an ECS context refreshes unless it says otherwise, and at least.
+pub const ECS_REFRESH_MS: u64 = 10_000;
+pub const MIN_ECS_REFRESH_MS: u64 = 2_000;
+
 pub fn clamp_refresh(ms: u64) -> u64 {
     ms.clamp(100, 60_000)
 }
@@ -214,7 +218,13 @@ impl Config {
                     .clone()
                     .unwrap_or_else(crate::backend::docker::default_host),
                 readonly: context.readonly,
-                refresh: Duration::from_millis(refresh_ms(context.refresh_ms)),
+                // An ECS refresh costs API calls (and CloudWatch data is minutes old): the
+                // global interval, meant for a Docker engine, does not apply to it.
+                refresh: Duration::from_millis(match context.kind {
+                    ContextKind::Docker => refresh_ms(context.refresh_ms),
+                    ContextKind::Ecs => clamp_refresh(context.refresh_ms.unwrap_or(ECS_REFRESH_MS))
+                        .max(MIN_ECS_REFRESH_MS),
+                }),
                 theme: context.theme.clone().or_else(|| self.theme.clone()),
                 ecs: (context.kind == ContextKind::Ecs).then(|| EcsTarget {
                     profile: context.profile.clone(),

@@ -34,6 +34,16 @@ impl PendingLine {
     }
 }
 
+/// What a log source sends the log view.
+#[derive(Debug)]
+pub enum LogEvent {
+    Batch(LogBatch),
+    /// One source failed (or a problem to show); the others go on.
+    Error(String),
+    /// Every stream ended (the containers stopped, or not following).
+    End,
+}
+
 /// Lines of one source (a replica, a task) sent together.
 #[derive(Debug, Clone)]
 pub struct LogBatch {

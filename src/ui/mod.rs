@@ -1,6 +1,7 @@
 //! Views: pure functions of `&State` that draw into a frame.
 
 mod detail;
+mod ecs;
 mod fleet;
 pub mod format;
 mod header;
@@ -28,14 +29,26 @@ pub fn draw(frame: &mut Frame, state: &State) {
         Constraint::Length(1),
     ])
     .areas(area);
-    header::render(frame, header_area, state);
+    match &state.ecs {
+        Some(ecs) => ecs::render_header(frame, header_area, state, ecs),
+        None => header::render(frame, header_area, state),
+    }
     let never_connected = state.snapshot.is_none();
     match (&state.view, &state.connection) {
+        (View::Logs(_), _) => logs::render(frame, body, state),
+        (View::EcsServices | View::EcsService(_) | View::EcsNodes, _) => {
+            if let Some(console) = &state.ecs {
+                match &state.view {
+                    View::EcsService(name) => ecs::render_service(frame, body, state, console, name),
+                    View::EcsNodes => ecs::render_nodes(frame, body, state, console),
+                    _ => ecs::render_services(frame, body, state, console),
+                }
+            }
+        }
         (_, ConnectionState::Disconnected { .. }) if never_connected => {
             unreachable::render(frame, body, state)
         }
         (View::Detail(key), _) => detail::render(frame, body, state, key),
-        (View::Logs(_), _) => logs::render(frame, body, state),
         (View::Fleet, _) => fleet::render(frame, body, state),
     }
     render_footer(frame, footer, state);
@@ -125,6 +138,31 @@ fn hints(state: &State) -> Line<'static> {
             ("y", "copy"),
             ("G", "follow"),
         ],
+        View::EcsServices => &[
+            ("↑↓", "move"),
+            ("⏎", "service"),
+            ("l", "logs"),
+            ("n", "nodes"),
+            ("/", "filter"),
+            (":cluster", "switch"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
+        View::EcsService(_) => &[
+            ("esc", "back"),
+            ("↑↓", "task"),
+            ("tab", "container"),
+            ("l", "service logs"),
+            ("L", "task logs"),
+            ("s", "ECS Exec"),
+            ("?", "help"),
+        ],
+        View::EcsNodes => &[
+            ("esc", "services"),
+            ("↑↓", "move"),
+            ("s", "SSM session"),
+            ("?", "help"),
+        ],
     };
     let mut spans = Vec::new();
     for (key, what) in pairs {
@@ -137,7 +175,7 @@ fn hints(state: &State) -> Line<'static> {
             Style::new().fg(theme.muted.0),
         ));
     }
-    if !state.filter.is_empty() && state.view == View::Fleet {
+    if !state.filter.is_empty() && matches!(state.view, View::Fleet | View::EcsServices) {
         spans.push(Span::styled(
             format!("  filter: {} (esc clears)", state.filter),
             Style::new().fg(theme.warn.0),

@@ -222,7 +222,7 @@ fn detail_says_why_a_health_check_fails() {
 
 /// A log view on two replicas: interleaved lines, one stderr, one coloured.
 fn log_state() -> State {
-    use crate::backend::docker::logs::LogEvent;
+    use crate::logs::LogEvent;
     use crate::logs::{LogBatch, PendingLine, Stream};
     let mut state = state_with(Some(evergreen()));
     let mut view = crate::app::LogView::new("evergreen/monoweb-prod".into(), 1, 1000);
@@ -362,7 +362,7 @@ fn log_view_invalid_regex_is_inline() {
 
 #[test]
 fn a_huge_line_renders_quickly_and_cut() {
-    use crate::backend::docker::logs::LogEvent;
+    use crate::logs::LogEvent;
     use crate::logs::{LogBatch, PendingLine, Stream};
     let mut state = log_state();
     let huge = "x".repeat(1 << 20);

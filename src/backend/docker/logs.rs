@@ -11,6 +11,7 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
+pub use crate::logs::LogEvent;
 use crate::logs::{LogBatch, PendingLine, Stream};
 
 /// Which logs to read.
@@ -23,15 +24,6 @@ pub struct LogRequest {
     /// Only lines after this time.
     pub since: Option<DateTime<Utc>>,
     pub follow: bool,
-}
-
-#[derive(Debug)]
-pub enum LogEvent {
-    Batch(LogBatch),
-    /// A container's stream failed; the others go on.
-    Error(String),
-    /// Every stream ended (the containers stopped, or not following).
-    End,
 }
 
 /// Reads every container of `request` until their streams end; sends batches of lines.

@@ -1,0 +1,210 @@
+//! The console on an ECS cluster: services → service (deployments, tasks, containers, target
+//! health, events) and nodes. The state of those views and their keys.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::{Effect, LogView, State, View};
+use crate::backend::ecs::logs::sources;
+use crate::backend::ecs::{ClusterData, EcsService, EcsTask};
+
+const PAGE: usize = 10;
+
+#[derive(Debug, Default)]
+pub struct EcsConsole {
+    pub data: ClusterData,
+    /// Services matching the filter, in name order (indices into `data.services`).
+    pub rows: Vec<usize>,
+    pub selected: usize,
+    /// In a service's view: the selected task (index into its tasks) and container.
+    pub task: usize,
+    pub container: usize,
+    pub node: usize,
+}
+
+impl EcsConsole {
+    pub fn refresh_rows(&mut self, filter: &str) {
+        let keep = self.selected_service().map(|s| s.name.clone());
+        let needle = filter.to_lowercase();
+        self.rows = (0..self.data.services.len())
+            .filter(|&i| {
+                let s = &self.data.services[i];
+                needle.is_empty()
+                    || s.name.to_lowercase().contains(&needle)
+                    || s.task_definition.to_lowercase().contains(&needle)
+            })
+            .collect();
+        if let Some(name) = keep
+            && let Some(row) = self
+                .rows
+                .iter()
+                .position(|&i| self.data.services[i].name == name)
+        {
+            self.selected = row;
+        }
+        self.selected = self.selected.min(self.rows.len().saturating_sub(1));
+        self.node = self.node.min(self.data.nodes.len().saturating_sub(1));
+    }
+
+    pub fn selected_service(&self) -> Option<&EcsService> {
+        self.rows
+            .get(self.selected)
+            .and_then(|&i| self.data.services.get(i))
+    }
+
+    /// The task selected in `service`'s view.
+    pub fn selected_task(&self, service: &str) -> Option<&EcsTask> {
+        let tasks = self.data.tasks_of(service);
+        tasks.get(self.task.min(tasks.len().saturating_sub(1))).copied()
+    }
+}
+
+fn move_in(index: &mut usize, len: usize, key: KeyEvent) -> bool {
+    let last = len.saturating_sub(1);
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    match key.code {
+        KeyCode::Down | KeyCode::Char('j') => *index = (*index + 1).min(last),
+        KeyCode::Up | KeyCode::Char('k') => *index = index.saturating_sub(1),
+        KeyCode::PageDown => *index = (*index + PAGE).min(last),
+        KeyCode::Char('d') if ctrl => *index = (*index + PAGE).min(last),
+        KeyCode::PageUp => *index = index.saturating_sub(PAGE),
+        KeyCode::Char('u') if ctrl => *index = index.saturating_sub(PAGE),
+        KeyCode::Home | KeyCode::Char('g') => *index = 0,
+        KeyCode::End | KeyCode::Char('G') => *index = last,
+        _ => return false,
+    }
+    true
+}
+
+pub fn on_services_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
+    let Some(ecs) = state.ecs.as_mut() else {
+        return Vec::new();
+    };
+    if move_in(&mut ecs.selected, ecs.rows.len(), key) {
+        return Vec::new();
+    }
+    match key.code {
+        KeyCode::Char('q') => return vec![Effect::Quit],
+        KeyCode::Esc if !state.filter.is_empty() => {
+            state.filter.clear();
+            ecs.refresh_rows("");
+        }
+        KeyCode::Enter | KeyCode::Right => {
+            if let Some(service) = ecs.selected_service() {
+                let name = service.name.clone();
+                ecs.task = 0;
+                ecs.container = 0;
+                state.view = View::EcsService(name);
+            }
+        }
+        KeyCode::Char('n') | KeyCode::Tab => state.view = View::EcsNodes,
+        KeyCode::Char('l') => {
+            if let Some(name) = ecs.selected_service().map(|s| s.name.clone()) {
+                return open_logs(state, &name, None);
+            }
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
+pub fn on_service_key(state: &mut State, name: &str, key: KeyEvent) -> Vec<Effect> {
+    let Some(ecs) = state.ecs.as_mut() else {
+        return Vec::new();
+    };
+    let tasks = ecs.data.tasks_of(name).len();
+    if move_in(&mut ecs.task, tasks, key) {
+        ecs.container = 0;
+        return Vec::new();
+    }
+    match key.code {
+        KeyCode::Esc | KeyCode::Left | KeyCode::Char('q') => state.view = View::EcsServices,
+        KeyCode::Tab => {
+            let containers = ecs.selected_task(name).map_or(0, |t| t.containers.len());
+            ecs.container = (ecs.container + 1) % containers.max(1);
+        }
+        KeyCode::Char('l') => return open_logs(state, name, None),
+        KeyCode::Char('L') => {
+            let task = ecs.selected_task(name).map(|t| t.id.clone());
+            if let Some(task) = task {
+                return open_logs(state, name, Some(task));
+            }
+        }
+        KeyCode::Char('s') => {
+            if let Some(task) = ecs.selected_task(name) {
+                let container = task
+                    .containers
+                    .get(ecs.container)
+                    .or(task.containers.first())
+                    .map(|c| c.name.clone())
+                    .unwrap_or_default();
+                return vec![Effect::EcsExec {
+                    service: name.to_string(),
+                    task: task.id.clone(),
+                    container,
+                }];
+            }
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
+pub fn on_nodes_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
+    let Some(ecs) = state.ecs.as_mut() else {
+        return Vec::new();
+    };
+    if move_in(&mut ecs.node, ecs.data.nodes.len(), key) {
+        return Vec::new();
+    }
+    match key.code {
+        KeyCode::Esc | KeyCode::Char('n') | KeyCode::Tab | KeyCode::Left => {
+            state.view = View::EcsServices
+        }
+        KeyCode::Char('q') => return vec![Effect::Quit],
+        KeyCode::Char('s') => {
+            if let Some(node) = ecs.data.nodes.get(ecs.node) {
+                return vec![Effect::SsmSession {
+                    instance_id: node.instance_id.clone(),
+                }];
+            }
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// Opens the log view on a service's tasks (or one task), from CloudWatch.
+fn open_logs(state: &mut State, service_name: &str, task: Option<String>) -> Vec<Effect> {
+    let Some(ecs) = state.ecs.as_ref() else {
+        return Vec::new();
+    };
+    let Some(service) = ecs.data.service(service_name) else {
+        return Vec::new();
+    };
+    let all = ecs.data.tasks_of(service_name);
+    let tasks: Vec<&EcsTask> = all
+        .into_iter()
+        .filter(|t| task.as_ref().is_none_or(|id| &t.id == id))
+        .collect();
+    if tasks.is_empty() {
+        state.flash(format!("{service_name} has no tasks to read logs of"), true);
+        return Vec::new();
+    }
+    let sources = match sources(service, &tasks, None) {
+        Ok(sources) => sources,
+        Err(message) => {
+            state.flash(message, true);
+            return Vec::new();
+        }
+    };
+    state.log_sessions += 1;
+    let session = state.log_sessions;
+    let title = match &task {
+        Some(id) => format!("{service_name} task {}", id.get(..8).unwrap_or(id)),
+        None => format!("{service_name} ({} tasks)", tasks.len()),
+    };
+    state.logs = Some(LogView::new(title, session, state.log_lines));
+    let back = state.view.clone();
+    state.view = View::Logs(Box::new(back));
+    vec![Effect::OpenEcsLogs { session, sources }]
+}

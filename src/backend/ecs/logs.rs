@@ -1,0 +1,326 @@
+//! Task logs from CloudWatch into the shared log engine. The stream of a task's container is
+//! computed from its task definition's awslogs options (`prefix/container/task-id`), never
+//! guessed from the group. The newest lines of each stream come first (GetLogEvents), then
+//! every stream of a group is polled in one FilterLogEvents call.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
+
+use super::fleet::AwsLogs;
+use super::{Aws, EcsError, EcsService, EcsTask, failed};
+use crate::logs::{LogBatch, LogEvent, PendingLine, Stream};
+
+/// How often followed logs are polled. CloudWatch itself lags ingestion by a second or more.
+pub const POLL_EVERY: Duration = Duration::from_secs(2);
+/// FilterLogEvents names at most 100 streams a call.
+const STREAMS_PER_CALL: usize = 100;
+
+/// One container of one task, and where its lines are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogSource {
+    /// How its lines are tagged: `task-id-prefix/container`.
+    pub tag: String,
+    pub group: String,
+    pub stream: String,
+}
+
+/// `prefix/container/task-id`, the stream awslogs writes a task's container to; without a
+/// prefix awslogs names streams after the Docker container id, which the task knows as the
+/// container's runtime id.
+pub fn stream_name(logs: &AwsLogs, container: &str, task: &EcsTask) -> Option<String> {
+    match &logs.stream_prefix {
+        Some(prefix) => Some(format!("{prefix}/{container}/{}", task.id)),
+        None => task
+            .containers
+            .iter()
+            .find(|c| c.name == container)
+            .and_then(|c| c.runtime_id.clone()),
+    }
+}
+
+/// The log sources of `tasks` of `service`: each container with awslogs, optionally only the
+/// one called `container`.
+pub fn sources(
+    service: &EcsService,
+    tasks: &[&EcsTask],
+    container: Option<&str>,
+) -> Result<Vec<LogSource>, String> {
+    let mut sources = Vec::new();
+    let with_logs: Vec<_> = service
+        .containers
+        .iter()
+        .filter(|c| container.is_none_or(|name| c.name == name))
+        .collect();
+    if let Some(name) = container
+        && with_logs.is_empty()
+    {
+        let known: Vec<&str> = service.containers.iter().map(|c| c.name.as_str()).collect();
+        return Err(format!(
+            "{} has no container {name}; it has {}",
+            service.name,
+            known.join(", ")
+        ));
+    }
+    for spec in &with_logs {
+        let Some(logs) = &spec.logs else { continue };
+        for task in tasks {
+            if let Some(stream) = stream_name(logs, &spec.name, task) {
+                let short = task.id.get(..8).unwrap_or(&task.id);
+                sources.push(LogSource {
+                    tag: if with_logs.len() > 1 {
+                        format!("{short}/{}", spec.name)
+                    } else {
+                        short.to_string()
+                    },
+                    group: logs.group.clone(),
+                    stream,
+                });
+            }
+        }
+    }
+    if sources.is_empty() {
+        return Err(format!(
+            "{}'s task definition {} sends no container to CloudWatch Logs (no awslogs log driver)",
+            service.name, service.task_definition
+        ));
+    }
+    Ok(sources)
+}
+
+/// Reads the newest `tail` lines of each source, then (when `follow`) polls for new ones
+/// until the receiver goes away.
+pub async fn stream_logs(
+    aws: Aws,
+    sources: Vec<LogSource>,
+    tail: usize,
+    since: Option<DateTime<Utc>>,
+    follow: bool,
+    out: mpsc::Sender<LogEvent>,
+) {
+    let tags: BTreeMap<(String, String), Arc<str>> = sources
+        .iter()
+        .map(|s| ((s.group.clone(), s.stream.clone()), Arc::from(s.tag.as_str())))
+        .collect();
+    let mut cursor = Cursor::default();
+    for source in &sources {
+        match newest(&aws, source, tail, since).await {
+            Ok(events) => {
+                for event in &events {
+                    cursor.saw(event);
+                }
+                if !send(&out, &tags, &source.group, events).await {
+                    return;
+                }
+            }
+            Err(error) => {
+                let _ = out.send(LogEvent::Error(error.to_string())).await;
+            }
+        }
+    }
+    if !follow {
+        let _ = out.send(LogEvent::End).await;
+        return;
+    }
+    let mut groups: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for source in &sources {
+        groups.entry(&source.group).or_default().push(&source.stream);
+    }
+    let mut failing = false;
+    loop {
+        tokio::time::sleep(POLL_EVERY).await;
+        for (group, streams) in &groups {
+            for chunk in streams.chunks(STREAMS_PER_CALL) {
+                match newer(&aws, group, chunk, &mut cursor).await {
+                    Ok(events) => {
+                        if failing {
+                            failing = false;
+                            let _ = out.send(LogEvent::Error("logs are flowing again".into())).await;
+                        }
+                        if !send(&out, &tags, group, events).await {
+                            return;
+                        }
+                    }
+                    Err(error) if !failing => {
+                        failing = true;
+                        let message = format!("{error}; retrying every {}s", POLL_EVERY.as_secs());
+                        if out.send(LogEvent::Error(message)).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(_) => {}
+                }
+            }
+        }
+    }
+}
+
+/// One log event, as both calls return it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub stream: String,
+    pub timestamp: i64,
+    pub message: String,
+}
+
+/// How far back each poll looks again: CloudWatch can make an event visible after newer ones
+/// of another stream.
+const LOOKBACK_MS: i64 = 10_000;
+
+/// What was already shown, within the look-back window: a poll starts `LOOKBACK_MS` before the
+/// newest event seen, and the events it returns again are dropped here.
+#[derive(Default)]
+struct Cursor {
+    newest: Option<i64>,
+    seen: HashSet<(i64, String, String)>,
+}
+
+impl Cursor {
+    fn key(event: &Event) -> (i64, String, String) {
+        (event.timestamp, event.stream.clone(), event.message.clone())
+    }
+
+    fn saw(&mut self, event: &Event) {
+        self.seen.insert(Cursor::key(event));
+        self.newest = self.newest.max(Some(event.timestamp));
+    }
+
+    fn is_new(&self, event: &Event) -> bool {
+        !self.seen.contains(&Cursor::key(event))
+    }
+
+    /// Where the next poll starts; forgets what is older than that.
+    fn start(&mut self) -> Option<i64> {
+        let start = self.newest? - LOOKBACK_MS;
+        self.seen.retain(|(timestamp, _, _)| *timestamp >= start);
+        Some(start)
+    }
+}
+
+async fn newest(
+    aws: &Aws,
+    source: &LogSource,
+    tail: usize,
+    since: Option<DateTime<Utc>>,
+) -> Result<Vec<Event>, EcsError> {
+    let mut request = aws
+        .logs
+        .get_log_events()
+        .log_group_name(&source.group)
+        .log_stream_name(&source.stream)
+        .start_from_head(false)
+        .limit(i32::try_from(tail.clamp(1, 10_000)).unwrap_or(10_000));
+    if let Some(since) = since {
+        request = request.start_time(since.timestamp_millis());
+    }
+    let output = request.send().await.map_err(failed("GetLogEvents"))?;
+    Ok(output
+        .events()
+        .iter()
+        .map(|e| Event {
+            stream: source.stream.clone(),
+            timestamp: e.timestamp.unwrap_or_default(),
+            message: e.message().unwrap_or_default().to_string(),
+        })
+        .collect())
+}
+
+async fn newer(
+    aws: &Aws,
+    group: &str,
+    streams: &[&str],
+    cursor: &mut Cursor,
+) -> Result<Vec<Event>, EcsError> {
+    let mut request = aws
+        .logs
+        .filter_log_events()
+        .log_group_name(group)
+        .set_log_stream_names(Some(streams.iter().map(|s| s.to_string()).collect()));
+    if let Some(start) = cursor.start() {
+        request = request.start_time(start);
+    }
+    let pages = request
+        .into_paginator()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .map_err(failed("FilterLogEvents"))?;
+    let mut events: Vec<Event> = pages
+        .iter()
+        .flat_map(|page| page.events())
+        .map(|e| Event {
+            stream: e.log_stream_name().unwrap_or_default().to_string(),
+            timestamp: e.timestamp.unwrap_or_default(),
+            message: e.message().unwrap_or_default().to_string(),
+        })
+        .filter(|e| cursor.is_new(e))
+        .collect();
+    events.sort_by_key(|e| e.timestamp);
+    for event in &events {
+        cursor.saw(event);
+    }
+    Ok(events)
+}
+
+/// Sends events as one batch a source; false when the receiver is gone.
+async fn send(
+    out: &mpsc::Sender<LogEvent>,
+    tags: &BTreeMap<(String, String), Arc<str>>,
+    group: &str,
+    events: Vec<Event>,
+) -> bool {
+    let mut batches: BTreeMap<Arc<str>, Vec<PendingLine>> = BTreeMap::new();
+    for event in events {
+        let Some(tag) = tags.get(&(group.to_string(), event.stream.clone())) else {
+            continue;
+        };
+        let time = DateTime::from_timestamp_millis(event.timestamp);
+        for line in event.message.lines() {
+            batches
+                .entry(tag.clone())
+                .or_default()
+                .push(PendingLine::new(time, Stream::Stdout, line.as_bytes()));
+        }
+    }
+    for (source, lines) in batches {
+        if out
+            .send(LogEvent::Batch(LogBatch { source, lines }))
+            .await
+            .is_err()
+        {
+            return false;
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(stream: &str, timestamp: i64, message: &str) -> Event {
+        Event {
+            stream: stream.into(),
+            timestamp,
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn events_seen_are_not_repeated_and_late_ones_are_kept() {
+        let mut cursor = Cursor::default();
+        cursor.saw(&event("a", 10_000, "one"));
+        cursor.saw(&event("a", 20_000, "two"));
+        assert!(!cursor.is_new(&event("a", 20_000, "two")));
+        assert!(cursor.is_new(&event("b", 20_000, "two")));
+        assert!(cursor.is_new(&event("a", 19_000, "late from a slow stream")));
+        assert_eq!(cursor.start(), Some(10_000));
+        assert!(!cursor.is_new(&event("a", 10_000, "one")));
+        cursor.saw(&event("a", 30_000, "three"));
+        assert_eq!(cursor.start(), Some(20_000));
+        assert!(cursor.is_new(&event("a", 10_000, "one")), "forgotten outside the window");
+    }
+}
