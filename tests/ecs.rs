@@ -7,7 +7,7 @@ use common::Dokk;
 use common::ecs::{aws_env, ecs_client, endpoint, seed};
 use serde_json::Value;
 
-fn status(dokk: &Dokk, cluster: &str) -> Value {
+fn configure(dokk: &Dokk, cluster: &str) {
     std::fs::write(
         dokk.config(),
         format!(
@@ -17,6 +17,10 @@ fn status(dokk: &Dokk, cluster: &str) -> Value {
         ),
     )
     .expect("config");
+}
+
+fn status(dokk: &Dokk, cluster: &str) -> Value {
+    configure(dokk, cluster);
     let output = dokk
         .command()
         .envs(aws_env())
@@ -33,6 +37,7 @@ fn status(dokk: &Dokk, cluster: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_reports_the_seeded_cluster() {
+    let _moto = common::ecs::exclusive().await;
     let cluster = format!("dotkom-{}", std::process::id());
     let seeded = seed(&cluster).await;
     let dokk = Dokk::new();
@@ -133,6 +138,51 @@ async fn status_reports_the_seeded_cluster() {
             value(truth.remaining_resources(), "MEMORY")
         );
     }
+    // Tasks: each service's own, by id; ALB targets joined to them by IP.
+    for (name, _, desired) in &seeded.services {
+        let service = services
+            .iter()
+            .find(|s| s["name"] == name.as_str())
+            .expect("service");
+        let mut ids: Vec<&str> = service["tasks"]
+            .as_array()
+            .expect("tasks")
+            .iter()
+            .filter_map(|t| t["id"].as_str())
+            .collect();
+        ids.sort();
+        let mut seeded_ids: Vec<&str> = seeded
+            .tasks
+            .iter()
+            .filter(|t| &t.service == name)
+            .map(|t| t.id.as_str())
+            .collect();
+        seeded_ids.sort();
+        assert_eq!(ids, seeded_ids, "{name}");
+        assert_eq!(ids.len(), *desired as usize);
+        let targets = service["targets"].as_array().expect("targets");
+        if seeded.target_groups.iter().any(|(s, _)| s == name) {
+            for task in seeded.tasks.iter().filter(|t| &t.service == name) {
+                let target = targets
+                    .iter()
+                    .find(|t| t["id"] == task.ip.as_str())
+                    .unwrap_or_else(|| panic!("no target for {} in {targets:?}", task.ip));
+                assert_eq!(target["state"], "healthy");
+                assert_eq!(target["port"], 3000);
+            }
+            assert_eq!(targets.len(), *desired as usize);
+        } else {
+            assert!(targets.is_empty(), "{name}: {targets:?}");
+        }
+    }
+    // moto (5.2) does not serve CloudWatch's current protocol (Smithy RPC v2 CBOR, which the
+    // SDK speaks): GetMetricData gets a 404 there. Every other part must have been read.
+    let errors = json["errors"].as_object().expect("errors");
+    assert!(
+        errors.keys().all(|k| k == "metrics"),
+        "{errors:#?}"
+    );
+
     let registered: i64 = nodes
         .iter()
         .map(|n| n["registered_cpu_units"].as_i64().unwrap_or(0))
@@ -157,7 +207,49 @@ fn an_unknown_cluster_is_a_clear_error() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("ECS ListServices failed") && stderr.contains("ClusterNotFound"),
+        stderr.contains("ListServices failed") && stderr.contains("ClusterNotFound"),
         "{stderr}"
     );
+}
+
+/// `dokk logs` reads the task's own stream (`prefix/container/task-id`), not the group's first
+/// stream, and a service's logs merge its tasks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_come_from_the_tasks_own_streams() {
+    let _moto = common::ecs::exclusive().await;
+    let cluster = format!("logs-{}", std::process::id());
+    let seeded = seed(&cluster).await;
+    let dokk = Dokk::new();
+    configure(&dokk, &cluster);
+    let service = "gradestats-web-prod";
+    let tasks: Vec<_> = seeded.tasks.iter().filter(|t| t.service == service).collect();
+    assert_eq!(tasks.len(), 2);
+    let logs = |args: Vec<String>| {
+        let output = dokk
+            .command()
+            .envs(aws_env())
+            .args(["logs", "--context", "aws"])
+            .args(args)
+            .output()
+            .expect("dokk runs");
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout).to_string()
+    };
+    // Blocking calls in a multi-threaded test runtime: nothing else runs on it meanwhile.
+    let one = logs(vec![
+        service.into(),
+        "--task".into(),
+        tasks[0].id[..8].to_string(),
+    ]);
+    let printed: Vec<&str> = one.lines().filter_map(|l| l.split_once(" | ").map(|(_, m)| m)).collect();
+    assert_eq!(printed, tasks[0].lines, "{one}");
+
+    let all = logs(vec![service.into()]);
+    assert!(!all.contains("decoy"), "{all}");
+    for task in &tasks {
+        for line in &task.lines {
+            assert!(all.contains(line.as_str()), "{line} missing from {all}");
+        }
+    }
+    assert_eq!(all.lines().count(), 6, "{all}");
 }

@@ -24,15 +24,7 @@ pub fn aws_env() -> Vec<(&'static str, &'static str)> {
 }
 
 pub async fn ecs_client() -> aws_sdk_ecs::Client {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(REGION))
-        .endpoint_url(endpoint())
-        .credentials_provider(aws_sdk_ecs::config::Credentials::new(
-            "test", "test", None, None, "tests",
-        ))
-        .load()
-        .await;
-    aws_sdk_ecs::Client::new(&config)
+    aws_sdk_ecs::Client::new(&aws_config().await)
 }
 
 /// A plain HTTP/1.1 POST to the moto server; returns the whole response.
@@ -53,6 +45,12 @@ fn http_post(path: &str, headers: &str, body: &str) -> String {
     let mut response = String::new();
     stream.read_to_string(&mut response).expect("receive");
     response
+}
+
+/// Tests that seed moto take turns: a seed resets the server.
+pub async fn exclusive() -> tokio::sync::MutexGuard<'static, ()> {
+    static MOTO: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    MOTO.lock().await
 }
 
 /// Forgets everything moto holds, so a test starts from what it seeds.
@@ -114,6 +112,27 @@ pub struct Seeded {
     pub instances: Vec<(String, String)>,
     /// Service name → (family:revision it runs, desired count).
     pub services: Vec<(String, String, i32)>,
+    pub tasks: Vec<SeededTask>,
+    /// Service name → its target group's ARN (prod services sit behind the ALB).
+    pub target_groups: Vec<(String, String)>,
+}
+
+pub struct SeededTask {
+    pub service: String,
+    pub id: String,
+    pub ip: String,
+    /// The log lines written to this task's own stream.
+    pub lines: Vec<String>,
+}
+
+fn aws_config() -> impl std::future::Future<Output = aws_config::SdkConfig> {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(REGION))
+        .endpoint_url(endpoint())
+        .credentials_provider(aws_sdk_ecs::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .load()
 }
 
 /// Seed 001 in small: three t3.small nodes in three AZs; two apps in prod + staging, each with
@@ -143,7 +162,20 @@ pub async fn seed(cluster: &str) -> Seeded {
             .expect("RegisterContainerInstance");
         instances.push((id, zone));
     }
+    let vpc = first_tag(&ec2(&[("Action", "DescribeVpcs")]), "vpcId");
+    let subnets = ec2(&[
+        ("Action", "DescribeSubnets"),
+        ("Filter.1.Name", "availability-zone"),
+        ("Filter.1.Value.1", &format!("{REGION}a")),
+    ]);
+    let subnet = first_tag(&subnets, "subnetId");
+    let security_group = first_tag(&ec2(&[("Action", "DescribeSecurityGroups")]), "groupId");
+    let config = aws_config().await;
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&config);
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
     let mut services = Vec::new();
+    let mut tasks = Vec::new();
+    let mut target_groups = Vec::new();
     for (app, cpu, memory) in [
         ("gradestats-web", 256, 512),
         ("vengeful-vineyard", 512, 1024),
@@ -173,6 +205,7 @@ pub async fn seed(cluster: &str) -> Seeded {
                 let output = client
                     .register_task_definition()
                     .family(&family)
+                    .network_mode(aws_sdk_ecs::types::NetworkMode::Awsvpc)
                     .container_definitions(container)
                     .send()
                     .await
@@ -183,15 +216,107 @@ pub async fn seed(cluster: &str) -> Seeded {
                     .expect("arn")
                     .to_string();
             }
-            client
+            let mut create = client
                 .create_service()
                 .cluster(cluster)
                 .service_name(&family)
                 .task_definition(&latest)
                 .desired_count(desired)
+                .enable_execute_command(env == "prod");
+            let target_group = if env == "prod" {
+                let output = elb
+                    .create_target_group()
+                    .name(format!("{app}-prod").chars().take(32).collect::<String>())
+                    .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http)
+                    .port(3000)
+                    .vpc_id(&vpc)
+                    .target_type(aws_sdk_elasticloadbalancingv2::types::TargetTypeEnum::Ip)
+                    .send()
+                    .await
+                    .expect("CreateTargetGroup");
+                let arn = output.target_groups()[0]
+                    .target_group_arn()
+                    .expect("target group ARN")
+                    .to_string();
+                create = create.load_balancers(
+                    aws_sdk_ecs::types::LoadBalancer::builder()
+                        .target_group_arn(&arn)
+                        .container_name(app)
+                        .container_port(3000)
+                        .build(),
+                );
+                target_groups.push((family.clone(), arn.clone()));
+                Some(arn)
+            } else {
+                None
+            };
+            create.send().await.expect("CreateService");
+            // moto starts no tasks for a service: run them as the service would, in its group.
+            let run = client
+                .run_task()
+                .cluster(cluster)
+                .task_definition(&latest)
+                .count(desired)
+                .group(format!("service:{family}"))
+                .launch_type(aws_sdk_ecs::types::LaunchType::Ec2)
+                .network_configuration(
+                    aws_sdk_ecs::types::NetworkConfiguration::builder()
+                        .awsvpc_configuration(
+                            aws_sdk_ecs::types::AwsVpcConfiguration::builder()
+                                .subnets(&subnet)
+                                .security_groups(&security_group)
+                                .build()
+                                .expect("awsvpc configuration"),
+                        )
+                        .build(),
+                )
                 .send()
                 .await
-                .expect("CreateService");
+                .expect("RunTask");
+            let group = format!("/ecs/{family}");
+            logs.create_log_group()
+                .log_group_name(&group)
+                .send()
+                .await
+                .expect("CreateLogGroup");
+            // A stream that sorts first in the group and is no task's: the lines a tool that
+            // reads "the first stream" would show.
+            put_lines(&logs, &group, &format!("ecs/{app}/0000-not-a-task"), &["decoy line".to_string()]).await;
+            for task in run.tasks() {
+                let arn = task.task_arn().expect("task ARN");
+                let id = arn.rsplit('/').next().unwrap_or(arn).to_string();
+                let ip = task
+                    .attachments()
+                    .iter()
+                    .flat_map(|a| a.details())
+                    .find(|d| d.name() == Some("privateIPv4Address"))
+                    .and_then(|d| d.value())
+                    .expect("task IP")
+                    .to_string();
+                if let Some(arn) = &target_group {
+                    elb.register_targets()
+                        .target_group_arn(arn)
+                        .targets(
+                            aws_sdk_elasticloadbalancingv2::types::TargetDescription::builder()
+                                .id(&ip)
+                                .port(3000)
+                                .build(),
+                        )
+                        .send()
+                        .await
+                        .expect("RegisterTargets");
+                }
+                let lines: Vec<String> = (1..=3)
+                    .map(|n| format!("GET /health 200 from task {id} line {n}"))
+                    .collect();
+                put_lines(&logs, &group, &format!("ecs/{app}/{id}"), &lines).await;
+                tasks.push(SeededTask {
+                    service: family.clone(),
+                    id,
+                    ip,
+                    lines,
+                });
+            }
             // The newest revision: moto keeps earlier runs' revisions unless it was reset.
             let revision = latest.rsplit('/').next().unwrap_or(&latest).to_string();
             services.push((family.clone(), revision, desired));
@@ -201,5 +326,37 @@ pub async fn seed(cluster: &str) -> Seeded {
         cluster: cluster.to_string(),
         instances,
         services,
+        tasks,
+        target_groups,
     }
+}
+
+/// Writes lines to a log stream, one second apart and ending a minute ago.
+pub async fn put_lines(
+    logs: &aws_sdk_cloudwatchlogs::Client,
+    group: &str,
+    stream: &str,
+    lines: &[String],
+) {
+    logs.create_log_stream()
+        .log_group_name(group)
+        .log_stream_name(stream)
+        .send()
+        .await
+        .expect("CreateLogStream");
+    let start = chrono::Utc::now().timestamp_millis() - 60_000 - lines.len() as i64 * 1000;
+    let events = lines.iter().enumerate().map(|(i, line)| {
+        aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+            .timestamp(start + i as i64 * 1000)
+            .message(line)
+            .build()
+            .expect("log event")
+    });
+    logs.put_log_events()
+        .log_group_name(group)
+        .log_stream_name(stream)
+        .set_log_events(Some(events.collect()))
+        .send()
+        .await
+        .expect("PutLogEvents");
 }
