@@ -253,3 +253,17 @@ async fn logs_come_from_the_tasks_own_streams() {
     }
     assert_eq!(all.lines().count(), 6, "{all}");
 }
+
+/// Not a test: seeds the demo cluster for `demo/run-ecs` and leaves it in moto.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "seeds the demo cluster; run by demo/run-ecs"]
+async fn seed_demo_cluster() {
+    let _moto = common::ecs::exclusive().await;
+    let seeded = seed("dotkom-demo").await;
+    println!(
+        "seeded cluster {} with {} services and {} tasks",
+        seeded.cluster,
+        seeded.services.len(),
+        seeded.tasks.len()
+    );
+}

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::backend::ecs::{
     Aws, ClusterData, EcsDeployment, EcsEvent, EcsNode, EcsTask, Refresher, Section,
-    TargetHealth, cluster_name, reserved,
+    TargetHealth, cluster_name,
 };
 use crate::config::{Context, EcsTarget};
 use crate::model::Env;
@@ -103,7 +103,7 @@ pub fn ecs_status_json(context: &Context, data: &ClusterData) -> EcsStatusJson {
             .iter()
             .map(|s| {
                 let (cpu_percent, memory_bytes) = data.usage(s);
-                let (cpu_limit_cores, memory_limit_bytes) = reserved(s);
+                let (cpu_limit_cores, memory_limit_bytes) = data.reserved(s);
                 EcsServiceJson {
                     kind: "ecs",
                     project: data.cluster.clone(),

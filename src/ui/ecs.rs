@@ -11,7 +11,7 @@ use ratatui::widgets::{Paragraph, Row, Table, Wrap};
 use super::format::{age, bar, since};
 use super::{base, block, env_badge, level_color, muted};
 use crate::app::{EcsConsole, State};
-use crate::backend::ecs::{EcsNode, EcsService, EcsTask, Section, TargetHealth, reserved};
+use crate::backend::ecs::{EcsNode, EcsService, EcsTask, Section, TargetHealth};
 
 pub fn render_header(frame: &mut Frame, area: Rect, state: &State, ecs: &EcsConsole) {
     let theme = &state.theme;
@@ -112,7 +112,7 @@ pub fn render_header(frame: &mut Frame, area: Rect, state: &State, ecs: &EcsCons
             Style::new().fg(level_color(state, mem_pct)),
         ),
     ]);
-    let running: i32 = data.services.iter().map(|s| s.running).sum();
+    let running = data.tasks.iter().filter(|t| t.is_running()).count();
     let desired: i32 = data.services.iter().map(|s| s.desired).sum();
     let third = Line::from(vec![
         Span::styled(" Services ", muted(theme)),
@@ -126,10 +126,10 @@ pub fn render_header(frame: &mut Frame, area: Rect, state: &State, ecs: &EcsCons
         sep(),
         Span::styled(
             format!(
-                "refresh every {}s · last {} requests in {:.1}s",
+                "refresh every {}s · last {} requests in {} ms",
                 state.context.refresh.as_secs(),
                 data.calls,
-                data.took.as_secs_f64()
+                data.took.as_millis()
             ),
             muted(theme),
         ),
@@ -299,7 +299,7 @@ pub fn render_services(frame: &mut Frame, area: Rect, state: &State, ecs: &EcsCo
         .map(|(row, &index)| {
             let s = &data.services[index];
             let (cpu_used, mem_used) = data.usage(s);
-            let (cpu_resv, mem_resv) = reserved(s);
+            let (cpu_resv, mem_resv) = data.reserved(s);
             let gib = |b: u64| b as f64 / f64::from(1u32 << 30);
             let pending = if s.pending > 0 {
                 format!(" +{}", s.pending)
@@ -401,9 +401,9 @@ pub fn render_service(frame: &mut Frame, area: Rect, state: &State, ecs: &EcsCon
     let containers = selected.map_or(1, |t| t.containers.len().max(1)) as u16;
     let [summary, deploy_area, task_area, container_area, events_area] = Layout::vertical([
         Constraint::Length(2),
-        Constraint::Length(deployments + 2),
+        Constraint::Length(deployments + 3),
         Constraint::Min(4),
-        Constraint::Length(containers + 2),
+        Constraint::Length(containers + 3),
         Constraint::Length(7),
     ])
     .areas(inner);

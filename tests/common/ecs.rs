@@ -139,6 +139,14 @@ fn aws_config() -> impl std::future::Future<Output = aws_config::SdkConfig> {
 /// three task-definition revisions (the service runs the newest); awslogs configured.
 pub async fn seed(cluster: &str) -> Seeded {
     reset();
+    // moto moves a task one state on (RUNNING → DEACTIVATING → … → STOPPED) each time it is
+    // described; tasks here stay RUNNING as a service's would.
+    let response = http_post(
+        "/moto-api/state-manager/set-transition",
+        "",
+        r#"{"model_name": "ecs::task", "transition": {"progression": "manual", "times": 1000000000}}"#,
+    );
+    assert!(response.starts_with("HTTP/1.1 20"), "set-transition: {response}");
     let client = ecs_client().await;
     client
         .create_cluster()

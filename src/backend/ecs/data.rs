@@ -94,7 +94,7 @@ impl ClusterData {
         let Some(metrics) = self.metrics.get(&service.name) else {
             return (None, None);
         };
-        let (cpu_reserved, memory_reserved) = reserved(service);
+        let (cpu_reserved, memory_reserved) = self.reserved(service);
         let cpu = metrics
             .cpu_percent
             .zip(cpu_reserved)
@@ -107,9 +107,27 @@ impl ClusterData {
     }
 }
 
-/// What a service's running tasks reserve: cores and bytes.
-pub fn reserved(service: &EcsService) -> (Option<f64>, Option<u64>) {
-    let running = service.running.max(0);
+impl ClusterData {
+    /// What the service's running tasks reserve, in cores and bytes: its task size times the
+    /// RUNNING tasks listed (or, before tasks were read, the service's running count).
+    pub fn reserved(&self, service: &EcsService) -> (Option<f64>, Option<u64>) {
+        let listed = self
+            .tasks
+            .iter()
+            .filter(|t| t.service.as_deref() == Some(service.name.as_str()) && t.is_running())
+            .count();
+        let running = if self.tasks.is_empty() {
+            service.running.max(0)
+        } else {
+            i32::try_from(listed).unwrap_or(i32::MAX)
+        };
+        reserved(service, running)
+    }
+}
+
+/// What `running` tasks of the service reserve: cores and bytes.
+pub fn reserved(service: &EcsService, running: i32) -> (Option<f64>, Option<u64>) {
+    let running = running.max(0);
     (
         service
             .cpu_units

@@ -26,6 +26,8 @@ pub use watcher::{EcsSnapshot, Refresher, Section, spawn_ecs_watcher, watch};
 
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
+use aws_smithy_runtime_api::http::Response as HttpResponse;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::config::EcsTarget;
 
@@ -37,44 +39,59 @@ pub enum EcsError {
     WhichCluster(Vec<String>),
 }
 
-impl EcsError {
-    /// Throttling and server errors pass; the next refresh tries again.
-    pub fn is_transient(&self) -> bool {
-        match self {
-            EcsError::Call { message, .. } => {
-                message.contains("Throttl")
-                    || message.contains("Rate exceeded")
-                    || message.contains("service error")
-                    || message.contains("dispatch failure")
-                    || message.contains("timeout")
-            }
-            EcsError::WhichCluster(_) => false,
-        }
-    }
-}
-
 /// Turns an SDK error of `call` into an [`EcsError`] with the whole chain of causes.
-pub fn failed<E, R>(call: &'static str) -> impl Fn(aws_smithy_runtime_api::client::result::SdkError<E, R>) -> EcsError
+pub fn failed<E>(
+    call: &'static str,
+) -> impl Fn(aws_smithy_runtime_api::client::result::SdkError<E, HttpResponse>) -> EcsError
 where
-    E: std::error::Error + 'static,
-    R: std::fmt::Debug,
+    E: std::error::Error + ProvideErrorMetadata + 'static,
 {
     move |error| EcsError::Call {
         call,
-        message: aws_sdk_ecs::error::DisplayErrorContext(&error).to_string(),
+        message: describe(&error),
+    }
+}
+
+/// One line a person can act on: the service's error code and message, or what kept the
+/// request from being answered.
+pub fn describe<E>(error: &aws_smithy_runtime_api::client::result::SdkError<E, HttpResponse>) -> String
+where
+    E: std::error::Error + ProvideErrorMetadata + 'static,
+{
+    use aws_smithy_runtime_api::client::result::SdkError;
+    match error {
+        SdkError::ServiceError(service) => {
+            let status = service.raw().status().as_u16();
+            match (service.err().code(), service.err().message()) {
+                (Some(code), Some(message)) => format!("{code}: {message}"),
+                (Some(code), None) => code.to_string(),
+                _ => format!(
+                    "HTTP {status} without an AWS error in it (is the endpoint an AWS API that serves this call?)"
+                ),
+            }
+        }
+        SdkError::TimeoutError(_) => "timed out; the endpoint did not answer in time".to_string(),
+        SdkError::DispatchFailure(_) => format!(
+            "could not reach the endpoint ({}); check the network, the region and endpoint_url",
+            aws_sdk_ecs::error::DisplayErrorContext(error)
+        ),
+        SdkError::ResponseError(response) => format!(
+            "HTTP {} that is not an AWS answer (is endpoint_url right?)",
+            response.raw().status().as_u16()
+        ),
+        other => aws_sdk_ecs::error::DisplayErrorContext(other).to_string(),
     }
 }
 
 /// Every item of a paginated list call.
-pub async fn every_item<T, E, R>(
+pub async fn every_item<T, E>(
     call: &'static str,
     items: aws_smithy_async::future::pagination_stream::PaginationStream<
-        Result<T, aws_smithy_runtime_api::client::result::SdkError<E, R>>,
+        Result<T, aws_smithy_runtime_api::client::result::SdkError<E, HttpResponse>>,
     >,
 ) -> Result<Vec<T>, EcsError>
 where
-    E: std::error::Error + 'static,
-    R: std::fmt::Debug,
+    E: std::error::Error + ProvideErrorMetadata + 'static,
 {
     items
         .collect::<Result<Vec<T>, _>>()
