@@ -267,3 +267,39 @@ async fn seed_demo_cluster() {
         seeded.tasks.len()
     );
 }
+
+/// A full refresh costs the minimum: one list page a kind, describes batched, task definitions
+/// read once, metrics once a minute. Counted by dokk's own request counter on a real endpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_costs_the_minimum_of_requests() {
+    let _moto = common::ecs::exclusive().await;
+    let cluster = format!("calls-{}", std::process::id());
+    let seeded = seed(&cluster).await;
+    let target = dokk::config::EcsTarget {
+        profile: None,
+        region: Some(common::ecs::REGION.into()),
+        cluster: Some(cluster.clone()),
+        endpoint_url: Some(endpoint()),
+    };
+    let aws = dokk::backend::ecs::Aws::from_config(&common::ecs::aws_config().await, target);
+    let mut refresher = dokk::backend::ecs::Refresher::default();
+    refresher.refresh(&aws, &cluster).await;
+    let first = aws.calls.take();
+    assert_eq!(first.get("DescribeTaskDefinition"), Some(&4), "{first:?}");
+    refresher.refresh(&aws, &cluster).await;
+    let second = aws.calls.take();
+    let services = seeded.services.len() as u64;
+    let expected: std::collections::BTreeMap<String, u64> = [
+        ("ListServices", 1),
+        ("DescribeServices", services.div_ceil(10)),
+        ("ListTasks", 2),
+        ("DescribeTasks", 1),
+        ("ListContainerInstances", 1),
+        ("DescribeContainerInstances", 1),
+        ("DescribeTargetHealth", seeded.target_groups.len() as u64),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    assert_eq!(second, expected);
+}

@@ -125,7 +125,7 @@ pub struct SeededTask {
     pub lines: Vec<String>,
 }
 
-fn aws_config() -> impl std::future::Future<Output = aws_config::SdkConfig> {
+pub fn aws_config() -> impl std::future::Future<Output = aws_config::SdkConfig> {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new(REGION))
         .endpoint_url(endpoint())

@@ -64,6 +64,8 @@ pub struct EcsSnapshot {
 pub struct Refresher {
     definitions: TaskDefinitions,
     metrics_at: Option<Instant>,
+    /// Why the last metrics read failed: shown until the next attempt, a minute on.
+    metrics_error: Option<String>,
     target_groups: Vec<String>,
 }
 
@@ -117,15 +119,18 @@ impl Refresher {
         let metrics_due = self.metrics_at.is_none_or(|at| at.elapsed() >= METRICS_EVERY);
         if metrics_due && let Some(services) = &snapshot.services {
             let names: Vec<String> = services.iter().map(|s| s.name.clone()).collect();
+            // A failing CloudWatch is asked again a minute on, not every refresh.
+            self.metrics_at = Some(Instant::now());
             match load_metrics(aws, cluster, &names, chrono::Utc::now()).await {
                 Ok(metrics) => {
-                    self.metrics_at = Some(Instant::now());
+                    self.metrics_error = None;
                     snapshot.metrics = Some(metrics);
                 }
-                Err(error) => {
-                    snapshot.errors.insert(Section::Metrics, error.to_string());
-                }
+                Err(error) => self.metrics_error = Some(error.to_string()),
             }
+        }
+        if let Some(error) = &self.metrics_error {
+            snapshot.errors.insert(Section::Metrics, error.clone());
         }
         snapshot.calls = aws.calls.total().saturating_sub(calls_before);
         snapshot.took = started.elapsed();
