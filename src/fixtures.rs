@@ -339,3 +339,282 @@ pub fn state_with(snapshot: Option<FleetSnapshot>) -> State {
     state.received_at = state.received_at.map(|_| now());
     state
 }
+
+/// An ECS cluster as one refresh reads it: a prod service mid-deployment behind the ALB with
+/// one unhealthy target and a stopped task, a staging service, three nodes (one agent lost).
+pub fn ecs_snapshot() -> crate::backend::ecs::EcsSnapshot {
+    use crate::backend::ecs::{
+        AwsLogs, ContainerSpec, EcsContainer, EcsDeployment, EcsEvent, EcsNode, EcsService,
+        EcsSnapshot, EcsTask, ServiceMetrics, TargetHealth,
+    };
+    let at = |minutes: i64| Some(now() - chrono::Duration::minutes(minutes));
+    let spec = |name: &str, image: &str| ContainerSpec {
+        name: name.into(),
+        image: image.into(),
+        cpu_units: 256,
+        memory_mib: Some(512),
+        memory_reservation_mib: None,
+        logs: Some(AwsLogs {
+            group: format!("/ecs/{name}"),
+            region: Some("eu-north-1".into()),
+            stream_prefix: Some("ecs".into()),
+        }),
+    };
+    let service =
+        |name: &str, desired: i32, running: i32, revision: u32, groups: Vec<String>| EcsService {
+            name: name.into(),
+            arn: format!("arn:aws:ecs:eu-north-1:891459268445:service/dotkom/{name}"),
+            env: crate::model::Env::split(name).1,
+            status: "ACTIVE".into(),
+            desired,
+            running,
+            pending: desired - running.min(desired),
+            task_definition: format!("{name}:{revision}"),
+            cpu_units: Some(256),
+            memory_mib: Some(512),
+            containers: vec![spec(
+                "web",
+                &format!("891459268445.dkr.ecr.eu-north-1.amazonaws.com/{name}:v{revision}"),
+            )],
+            deployments: vec![EcsDeployment {
+                id: "ecs-svc/1".into(),
+                status: "PRIMARY".into(),
+                task_definition: format!("{name}:{revision}"),
+                desired,
+                running,
+                pending: 0,
+                failed_tasks: 0,
+                rollout_state: Some("COMPLETED".into()),
+                rollout_reason: None,
+                updated_at: at(30),
+            }],
+            events: vec![EcsEvent {
+                at: at(30),
+                message: format!("(service {name}) has reached a steady state."),
+            }],
+            target_groups: groups,
+            enable_execute_command: true,
+            placement: vec!["spread(attribute:ecs.availability-zone)".into()],
+        };
+    let mut web = service("gradestats-web-prod", 2, 2, 8, vec!["tg/web".into()]);
+    web.deployments.insert(
+        0,
+        EcsDeployment {
+            id: "ecs-svc/2".into(),
+            status: "PRIMARY".into(),
+            task_definition: "gradestats-web-prod:9".into(),
+            desired: 2,
+            running: 1,
+            pending: 1,
+            failed_tasks: 1,
+            rollout_state: Some("IN_PROGRESS".into()),
+            rollout_reason: Some("ECS deployment ecs-svc/2 in progress.".into()),
+            updated_at: at(1),
+        },
+    );
+    web.deployments[1].status = "ACTIVE".into();
+    web.events.insert(
+        0,
+        EcsEvent {
+            at: at(1),
+            message: "(service gradestats-web-prod) has started 1 tasks: (task 9b2f).".into(),
+        },
+    );
+    let staging = service("gradestats-web-staging", 1, 1, 8, Vec::new());
+    let task = |id: &str, service: &str, revision: u32, ip: &str, node: &str, zone: &str| EcsTask {
+        id: id.into(),
+        arn: format!("arn:aws:ecs:eu-north-1:891459268445:task/dotkom/{id}"),
+        service: Some(service.into()),
+        task_definition: format!("{service}:{revision}"),
+        last_status: "RUNNING".into(),
+        desired_status: "RUNNING".into(),
+        health: Some("HEALTHY".into()),
+        availability_zone: Some(zone.into()),
+        container_instance: Some(node.into()),
+        started_at: at(25),
+        stopped_at: None,
+        stop_code: None,
+        stopped_reason: None,
+        enable_execute_command: true,
+        private_ip: Some(ip.into()),
+        containers: vec![EcsContainer {
+            name: "web".into(),
+            runtime_id: Some(format!("{id}-1")),
+            last_status: "RUNNING".into(),
+            health: Some("HEALTHY".into()),
+            image: format!("gradestats-web:v{revision}"),
+            exit_code: None,
+            reason: None,
+            exec_agent: Some("RUNNING".into()),
+            host_ports: Vec::new(),
+        }],
+    };
+    let mut stopped = task(
+        "5c1d8e0f7a6b",
+        "gradestats-web-prod",
+        9,
+        "10.0.3.9",
+        "ci-c",
+        "eu-north-1c",
+    );
+    stopped.last_status = "STOPPED".into();
+    stopped.desired_status = "STOPPED".into();
+    stopped.health = Some("UNKNOWN".into());
+    stopped.stopped_reason = Some("Essential container in task exited".into());
+    stopped.stop_code = Some("EssentialContainerExited".into());
+    stopped.containers[0].last_status = "STOPPED".into();
+    stopped.containers[0].exit_code = Some(137);
+    stopped.containers[0].reason =
+        Some("OutOfMemoryError: Container killed due to memory usage".into());
+    let mut new = task(
+        "9b2f40aa11c3",
+        "gradestats-web-prod",
+        9,
+        "10.0.2.44",
+        "ci-b",
+        "eu-north-1b",
+    );
+    new.health = Some("UNKNOWN".into());
+    new.containers[0].health = Some("UNKNOWN".into());
+    let tasks = vec![
+        task(
+            "3e7a9c2d4f01",
+            "gradestats-web-prod",
+            8,
+            "10.0.1.17",
+            "ci-a",
+            "eu-north-1a",
+        ),
+        new,
+        stopped,
+        task(
+            "7d0c3b5a9e22",
+            "gradestats-web-staging",
+            8,
+            "10.0.1.30",
+            "ci-a",
+            "eu-north-1a",
+        ),
+    ];
+    let node = |id: &str,
+                instance: &str,
+                zone: &str,
+                connected: bool,
+                free_cpu: i32,
+                free_mem: i32,
+                tasks: i32| EcsNode {
+        container_instance: id.into(),
+        instance_id: instance.into(),
+        availability_zone: Some(zone.into()),
+        instance_type: Some("t3.small".into()),
+        agent_connected: connected,
+        status: "ACTIVE".into(),
+        registered_cpu_units: 2048,
+        registered_memory_mib: 1890,
+        remaining_cpu_units: free_cpu,
+        remaining_memory_mib: free_mem,
+        running_tasks: tasks,
+        pending_tasks: 0,
+    };
+    let target = |id: &str, state: &str, reason: Option<&str>| TargetHealth {
+        target_group: "tg/web".into(),
+        id: id.into(),
+        port: Some(3000),
+        state: state.into(),
+        reason: reason.map(str::to_string),
+        description: None,
+    };
+    EcsSnapshot {
+        cluster: "dotkom".into(),
+        services: Some(vec![web, staging]),
+        tasks: Some(tasks),
+        nodes: Some(vec![
+            node(
+                "ci-a",
+                "i-0a1b2c3d4e5f60718",
+                "eu-north-1a",
+                true,
+                1536,
+                866,
+                2,
+            ),
+            node(
+                "ci-b",
+                "i-0b22a22eec53b9321",
+                "eu-north-1b",
+                true,
+                1792,
+                1378,
+                1,
+            ),
+            node(
+                "ci-c",
+                "i-0c33b33ffd64c0432",
+                "eu-north-1c",
+                false,
+                2048,
+                1890,
+                0,
+            ),
+        ]),
+        targets: Some(
+            [(
+                "tg/web".to_string(),
+                vec![
+                    target("10.0.1.17", "healthy", None),
+                    target(
+                        "10.0.2.44",
+                        "unhealthy",
+                        Some("Target.ResponseCodeMismatch"),
+                    ),
+                ],
+            )]
+            .into_iter()
+            .collect(),
+        ),
+        metrics: Some(
+            [(
+                "gradestats-web-prod".to_string(),
+                ServiceMetrics {
+                    cpu_percent: Some(62.0),
+                    memory_percent: Some(48.0),
+                    at: at(3),
+                },
+            )]
+            .into_iter()
+            .collect(),
+        ),
+        errors: Default::default(),
+        calls: 9,
+        took: std::time::Duration::from_millis(180),
+    }
+}
+
+/// A console on an ECS context that has received `snapshot` at `now()`.
+pub fn ecs_state(snapshot: crate::backend::ecs::EcsSnapshot) -> State {
+    let mut context = context();
+    context.name = "dotkom".into();
+    context.kind = ContextKind::Ecs;
+    context.refresh = std::time::Duration::from_secs(10);
+    context.ecs = Some(crate::config::EcsTarget {
+        profile: Some("dotkom".into()),
+        region: Some("eu-north-1".into()),
+        cluster: Some("dotkom".into()),
+        endpoint_url: None,
+    });
+    let mut state = State::new(
+        context,
+        vec!["default".into(), "dotkom".into()],
+        Theme::default_theme(),
+        Thresholds::default(),
+    );
+    crate::app::update(
+        &mut state,
+        crate::app::Msg::Backend(BackendEvent::Ecs(Box::new(snapshot))),
+    );
+    state.now = now();
+    if let Some(ecs) = state.ecs.as_mut() {
+        ecs.data.updated_at = Some(now());
+    }
+    state
+}

@@ -146,7 +146,9 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             }
         }
         Command::Exec(args) => session_exit(runtime.block_on(dokk::cli::run_exec(&context, &args))),
-        Command::Ssm { node } => session_exit(runtime.block_on(dokk::cli::run_ssm(&context, &node))),
+        Command::Ssm { node } => {
+            session_exit(runtime.block_on(dokk::cli::run_ssm(&context, &node)))
+        }
         Command::Ui => {
             dokk::tui::install_panic_hook();
             let mut state = State::new(context, config.context_names(), theme, config.thresholds);

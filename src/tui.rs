@@ -22,9 +22,9 @@ use tokio::task::JoinHandle;
 
 use crate::app::{self, Effect, Msg, State};
 use crate::backend::BackendEvent;
-use crate::backend::ecs::{Aws, spawn_ecs_watcher};
 use crate::backend::docker::logs::{LogEvent, LogRequest, stream_logs};
 use crate::backend::docker::{self, spawn_watcher};
+use crate::backend::ecs::{Aws, spawn_ecs_watcher};
 use crate::config::{Config, Context, Theme, user_theme_dir};
 use crate::guard::Mutation;
 
@@ -366,7 +366,11 @@ impl Console {
 
     /// Gives the terminal, as a plain shell would have it, to `session` until it ends; then
     /// takes it back exactly as it was.
-    async fn hand_over<T>(&mut self, title: &str, session: impl std::future::Future<Output = T>) -> T {
+    async fn hand_over<T>(
+        &mut self,
+        title: &str,
+        session: impl std::future::Future<Output = T>,
+    ) -> T {
         self.input = None;
         let _ = execute!(
             io::stdout(),

@@ -178,10 +178,7 @@ async fn status_reports_the_seeded_cluster() {
     // moto (5.2) does not serve CloudWatch's current protocol (Smithy RPC v2 CBOR, which the
     // SDK speaks): GetMetricData gets a 404 there. Every other part must have been read.
     let errors = json["errors"].as_object().expect("errors");
-    assert!(
-        errors.keys().all(|k| k == "metrics"),
-        "{errors:#?}"
-    );
+    assert!(errors.keys().all(|k| k == "metrics"), "{errors:#?}");
 
     let registered: i64 = nodes
         .iter()
@@ -222,7 +219,11 @@ async fn logs_come_from_the_tasks_own_streams() {
     let dokk = Dokk::new();
     configure(&dokk, &cluster);
     let service = "gradestats-web-prod";
-    let tasks: Vec<_> = seeded.tasks.iter().filter(|t| t.service == service).collect();
+    let tasks: Vec<_> = seeded
+        .tasks
+        .iter()
+        .filter(|t| t.service == service)
+        .collect();
     assert_eq!(tasks.len(), 2);
     let logs = |args: Vec<String>| {
         let output = dokk
@@ -232,7 +233,11 @@ async fn logs_come_from_the_tasks_own_streams() {
             .args(args)
             .output()
             .expect("dokk runs");
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         String::from_utf8_lossy(&output.stdout).to_string()
     };
     // Blocking calls in a multi-threaded test runtime: nothing else runs on it meanwhile.
@@ -241,7 +246,10 @@ async fn logs_come_from_the_tasks_own_streams() {
         "--task".into(),
         tasks[0].id[..8].to_string(),
     ]);
-    let printed: Vec<&str> = one.lines().filter_map(|l| l.split_once(" | ").map(|(_, m)| m)).collect();
+    let printed: Vec<&str> = one
+        .lines()
+        .filter_map(|l| l.split_once(" | ").map(|(_, m)| m))
+        .collect();
     assert_eq!(printed, tasks[0].lines, "{one}");
 
     let all = logs(vec![service.into()]);

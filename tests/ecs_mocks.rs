@@ -203,7 +203,10 @@ async fn a_plugin_that_cannot_run_terminates_the_session() {
     let terminate = mock!(aws_sdk_ssm::Client::terminate_session)
         .match_requests(|r| r.session_id() == Some("Mary-Major-07a16060613c408b5"))
         .sequence()
-        .http_status(200, Some(r#"{"SessionId":"Mary-Major-07a16060613c408b5"}"#.into()))
+        .http_status(
+            200,
+            Some(r#"{"SessionId":"Mary-Major-07a16060613c408b5"}"#.into()),
+        )
         .build();
     let mut aws = aws(EcsTarget::default()).await;
     aws.ssm = mock_client!(aws_sdk_ssm, RuleMode::MatchAny, [&start, &terminate], |c| c
@@ -220,7 +223,12 @@ async fn a_plugin_that_cannot_run_terminates_the_session() {
         SessionError::PluginVanished("Mary-Major-07a16060613c408b5".into())
     );
     assert!(error.to_string().contains("terminated"), "{error}");
-    assert!(error.to_string().contains("install the Session Manager plugin"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("install the Session Manager plugin"),
+        "{error}"
+    );
     assert_eq!(terminate.num_calls(), 1, "TerminateSession was not called");
 }
 
@@ -238,7 +246,10 @@ fn the_diagnosis_names_the_fix() {
     let message = session::diagnose_exec(None, &agent, "web")
         .expect_err("agent")
         .to_string();
-    assert!(message.contains("ExecuteCommandAgent") && message.contains("STOPPED"), "{message}");
+    assert!(
+        message.contains("ExecuteCommandAgent") && message.contains("STOPPED"),
+        "{message}"
+    );
 
     let message = session::diagnose_exec(None, &task(), "sidecar")
         .expect_err("no such container")
@@ -286,19 +297,26 @@ async fn throttled_tasks_show_an_error_while_services_stay_live_then_recover() {
         .repeatedly()
         .build();
     // CloudWatch answers in Smithy RPC v2 CBOR; the modeled output stands for it here.
-    let metrics = mock!(aws_sdk_cloudwatch::Client::get_metric_data)
-        .then_output(|| {
-            use aws_sdk_cloudwatch::types::MetricDataResult;
-            let at = aws_smithy_types::DateTime::from_secs(1_795_410_000);
-            aws_sdk_cloudwatch::operation::get_metric_data::GetMetricDataOutput::builder()
-                .metric_data_results(
-                    MetricDataResult::builder().id("c0").values(37.5).timestamps(at).build(),
-                )
-                .metric_data_results(
-                    MetricDataResult::builder().id("m0").values(50.0).timestamps(at).build(),
-                )
-                .build()
-        });
+    let metrics = mock!(aws_sdk_cloudwatch::Client::get_metric_data).then_output(|| {
+        use aws_sdk_cloudwatch::types::MetricDataResult;
+        let at = aws_smithy_types::DateTime::from_secs(1_795_410_000);
+        aws_sdk_cloudwatch::operation::get_metric_data::GetMetricDataOutput::builder()
+            .metric_data_results(
+                MetricDataResult::builder()
+                    .id("c0")
+                    .values(37.5)
+                    .timestamps(at)
+                    .build(),
+            )
+            .metric_data_results(
+                MetricDataResult::builder()
+                    .id("m0")
+                    .values(50.0)
+                    .timestamps(at)
+                    .build(),
+            )
+            .build()
+    });
     let mut aws = aws(EcsTarget::default()).await;
     aws.cloudwatch = mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, [&metrics], |c| c
         .region(aws_sdk_cloudwatch::config::Region::new(REGION)));
@@ -306,7 +324,13 @@ async fn throttled_tasks_show_an_error_while_services_stay_live_then_recover() {
     aws.ecs = mock_client!(
         aws_sdk_ecs,
         RuleMode::MatchAny,
-        [&list_services, &describe_services, &describe_definition, &list_tasks, &list_instances],
+        [
+            &list_services,
+            &describe_services,
+            &describe_definition,
+            &list_tasks,
+            &list_instances
+        ],
         |c| c
             .region(aws_sdk_ecs::config::Region::new(REGION))
             .retry_config(
@@ -320,9 +344,16 @@ async fn throttled_tasks_show_an_error_while_services_stay_live_then_recover() {
     let mut data = ClusterData::default();
 
     let first = refresher.refresh(&aws, "dotkom").await;
-    assert_eq!(list_tasks.num_calls(), 5, "the client backs off and retries");
+    assert_eq!(
+        list_tasks.num_calls(),
+        5,
+        "the client backs off and retries"
+    );
     let error = first.errors.get(&Section::Tasks).expect("tasks failed");
-    assert!(error.contains("ThrottlingException: Rate exceeded"), "{error}");
+    assert!(
+        error.contains("ThrottlingException: Rate exceeded"),
+        "{error}"
+    );
     assert!(!first.errors.contains_key(&Section::Services));
     data.apply(first, chrono::Utc::now());
     let service = data.service("web-prod").expect("services still read");
@@ -332,11 +363,26 @@ async fn throttled_tasks_show_an_error_while_services_stay_live_then_recover() {
         ("PRIMARY", "web-prod:8")
     );
     assert_eq!(primary.rollout_state.as_deref(), Some("IN_PROGRESS"));
-    assert_eq!((primary.running, primary.desired, primary.pending), (1, 2, 1));
-    assert_eq!(service.deployments[1].rollout_state.as_deref(), Some("COMPLETED"));
-    assert_eq!(service.events[0].message, "(service web-prod) has started 1 tasks: (task 5a3c).");
-    assert_eq!(service.placement, ["spread(attribute:ecs.availability-zone)", "binpack(memory)"]);
-    assert_eq!((service.cpu_units, service.memory_mib), (Some(512), Some(1024)));
+    assert_eq!(
+        (primary.running, primary.desired, primary.pending),
+        (1, 2, 1)
+    );
+    assert_eq!(
+        service.deployments[1].rollout_state.as_deref(),
+        Some("COMPLETED")
+    );
+    assert_eq!(
+        service.events[0].message,
+        "(service web-prod) has started 1 tasks: (task 5a3c)."
+    );
+    assert_eq!(
+        service.placement,
+        ["spread(attribute:ecs.availability-zone)", "binpack(memory)"]
+    );
+    assert_eq!(
+        (service.cpu_units, service.memory_mib),
+        (Some(512), Some(1024))
+    );
     // Usage: utilization of what the 3 running tasks reserve (3 × 0.5 vCPU, 3 × 1 GiB).
     assert_eq!(data.usage(service), (Some(56.25), Some(3 << 29)));
     assert_eq!(metrics.num_calls(), 1);

@@ -54,7 +54,9 @@ impl EcsConsole {
     /// The task selected in `service`'s view.
     pub fn selected_task(&self, service: &str) -> Option<&EcsTask> {
         let tasks = self.data.tasks_of(service);
-        tasks.get(self.task.min(tasks.len().saturating_sub(1))).copied()
+        tasks
+            .get(self.task.min(tasks.len().saturating_sub(1)))
+            .copied()
     }
 }
 

@@ -77,7 +77,9 @@ pub enum Effect {
         container: String,
     },
     /// An SSM session to a node. Goes through the read-only guard.
-    SsmSession { instance_id: String },
+    SsmSession {
+        instance_id: String,
+    },
     /// Watch another cluster of the same context.
     SwitchCluster(String),
 }
@@ -330,7 +332,10 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Backend(BackendEvent::Ecs(snapshot)) => {
             state.now = Utc::now().max(state.now);
             if let Some(ecs) = state.ecs.as_mut() {
-                state.connection = if snapshot.errors.contains_key(&crate::backend::ecs::Section::Cluster) {
+                state.connection = if snapshot
+                    .errors
+                    .contains_key(&crate::backend::ecs::Section::Cluster)
+                {
                     ConnectionState::Connecting
                 } else {
                     ConnectionState::Live

@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::backend::ecs::{
-    Aws, ClusterData, EcsDeployment, EcsEvent, EcsNode, EcsTask, Refresher, Section,
-    TargetHealth, cluster_name,
+    Aws, ClusterData, EcsDeployment, EcsEvent, EcsNode, EcsTask, Refresher, Section, TargetHealth,
+    cluster_name,
 };
 use crate::config::{Context, EcsTarget};
 use crate::model::Env;

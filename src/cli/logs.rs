@@ -127,7 +127,11 @@ async fn ecs_reader(
     let chosen: Vec<&crate::backend::ecs::EcsTask> = tasks
         .iter()
         .filter(|t| t.service.as_deref() == Some(service.name.as_str()))
-        .filter(|t| args.task.as_ref().is_none_or(|id| t.id.starts_with(id.as_str())))
+        .filter(|t| {
+            args.task
+                .as_ref()
+                .is_none_or(|id| t.id.starts_with(id.as_str()))
+        })
         .collect();
     if chosen.is_empty() {
         return Err(LogsError::Usage(match &args.task {
@@ -139,7 +143,14 @@ async fn ecs_reader(
         logs::sources(service, &chosen, args.container.as_deref()).map_err(LogsError::Usage)?;
     let (tx, rx) = mpsc::channel(256);
     let tail = args.tail.unwrap_or(10_000);
-    let reader = tokio::spawn(logs::stream_logs(aws, sources, tail, since, args.follow, tx));
+    let reader = tokio::spawn(logs::stream_logs(
+        aws,
+        sources,
+        tail,
+        since,
+        args.follow,
+        tx,
+    ));
     Ok((rx, reader))
 }
 

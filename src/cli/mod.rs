@@ -5,7 +5,7 @@ mod logs;
 mod session;
 mod status;
 
-pub use logs::{LogsArgs, LogsError, parse_since, run_logs};
 pub use ecs::{EcsStatusJson, ecs_status_json, load_cluster, print_ecs_status};
+pub use logs::{LogsArgs, LogsError, parse_since, run_logs};
 pub use session::{ExecArgs, SessionCliError, run_exec, run_ssm};
 pub use status::{ServiceJson, StatusJson, load_fleet, print_status, status_json};

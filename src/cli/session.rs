@@ -62,7 +62,11 @@ pub async fn run_exec(context: &Context, args: &ExecArgs) -> Result<(), SessionC
     let target = target(context, "exec")?;
     guard(context)
         .authorize(&Mutation::Exec {
-            container: format!("{}/{}", args.service, args.container.as_deref().unwrap_or("*")),
+            container: format!(
+                "{}/{}",
+                args.service,
+                args.container.as_deref().unwrap_or("*")
+            ),
         })
         .map_err(|e| SessionCliError::Usage(e.to_string()))?;
     let aws = Aws::connect(&target).await;
@@ -72,28 +76,46 @@ pub async fn run_exec(context: &Context, args: &ExecArgs) -> Result<(), SessionC
     let snapshot = Refresher::default().refresh(&aws, &cluster).await;
     let services = snapshot.services.unwrap_or_default();
     let tasks = snapshot.tasks.unwrap_or_default();
-    let service = services.iter().find(|s| s.name == args.service).ok_or_else(|| {
-        SessionCliError::Usage(format!(
-            "no service `{}` in cluster {cluster}; services: {}",
-            args.service,
-            services.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ")
-        ))
-    })?;
+    let service = services
+        .iter()
+        .find(|s| s.name == args.service)
+        .ok_or_else(|| {
+            SessionCliError::Usage(format!(
+                "no service `{}` in cluster {cluster}; services: {}",
+                args.service,
+                services
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?;
     let task = tasks
         .iter()
         .filter(|t| t.service.as_deref() == Some(service.name.as_str()))
-        .filter(|t| args.task.as_ref().is_none_or(|id| t.id.starts_with(id.as_str())))
+        .filter(|t| {
+            args.task
+                .as_ref()
+                .is_none_or(|id| t.id.starts_with(id.as_str()))
+        })
         .find(|t| t.is_running() || args.task.is_some())
         .ok_or_else(|| {
             SessionCliError::Usage(format!(
                 "{} has no running task{}",
                 service.name,
-                args.task.as_ref().map(|t| format!(" `{t}`")).unwrap_or_default()
+                args.task
+                    .as_ref()
+                    .map(|t| format!(" `{t}`"))
+                    .unwrap_or_default()
             ))
         })?;
     let container = match &args.container {
         Some(name) => name.clone(),
-        None => task.containers.first().map(|c| c.name.clone()).unwrap_or_default(),
+        None => task
+            .containers
+            .first()
+            .map(|c| c.name.clone())
+            .unwrap_or_default(),
     };
     session::diagnose_exec(Some(service), task, &container)?;
     let plugin = session::find_plugin()?;
@@ -122,7 +144,11 @@ pub async fn run_ssm(context: &Context, node: &str) -> Result<(), SessionCliErro
         .ok_or_else(|| {
             SessionCliError::Usage(format!(
                 "no node `{node}` in cluster {cluster}; nodes: {}",
-                nodes.iter().map(|n| n.instance_id.as_str()).collect::<Vec<_>>().join(", ")
+                nodes
+                    .iter()
+                    .map(|n| n.instance_id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))
         })?;
     session::diagnose_ssm(found)?;

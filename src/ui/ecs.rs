@@ -35,7 +35,11 @@ pub fn render_header(frame: &mut Frame, area: Rect, state: &State, ecs: &EcsCons
         Span::styled(
             format!(
                 "cluster {} · {}{}",
-                if data.cluster.is_empty() { "?" } else { &data.cluster },
+                if data.cluster.is_empty() {
+                    "?"
+                } else {
+                    &data.cluster
+                },
                 target.region.as_deref().unwrap_or("default region"),
                 target
                     .profile
@@ -78,7 +82,10 @@ pub fn render_header(frame: &mut Frame, area: Rect, state: &State, ecs: &EcsCons
     }
     let nodes = &data.nodes;
     let sum = |f: fn(&EcsNode) -> i32| nodes.iter().map(|n| i64::from(f(n))).sum::<i64>();
-    let (cpu, cpu_free) = (sum(|n| n.registered_cpu_units), sum(|n| n.remaining_cpu_units));
+    let (cpu, cpu_free) = (
+        sum(|n| n.registered_cpu_units),
+        sum(|n| n.remaining_cpu_units),
+    );
     let (mem, mem_free) = (
         sum(|n| n.registered_memory_mib),
         sum(|n| n.remaining_memory_mib),
@@ -99,12 +106,7 @@ pub fn render_header(frame: &mut Frame, area: Rect, state: &State, ecs: &EcsCons
         sep(),
         Span::styled("Reserved ", muted(theme)),
         Span::styled(
-            format!(
-                "CPU {}/{} units {:.0}% ",
-                cpu - cpu_free,
-                cpu,
-                cpu_pct
-            ),
+            format!("CPU {}/{} units {:.0}% ", cpu - cpu_free, cpu, cpu_pct),
             Style::new().fg(level_color(state, cpu_pct)),
         ),
         Span::styled(
@@ -134,10 +136,7 @@ pub fn render_header(frame: &mut Frame, area: Rect, state: &State, ecs: &EcsCons
             muted(theme),
         ),
     ]);
-    frame.render_widget(
-        Paragraph::new(vec![Line::from(first), second, third]),
-        area,
-    );
+    frame.render_widget(Paragraph::new(vec![Line::from(first), second, third]), area);
 }
 
 /// Errors of the parts a view shows, one line each above it; returns the area left.
@@ -205,7 +204,12 @@ fn status_color(state: &State, status: &str) -> Color {
 }
 
 /// `used/reserved` with a bar; usage from CloudWatch, so its age goes in the title.
-fn usage_cell(state: &State, used: Option<f64>, reserved: Option<f64>, unit: &str) -> Line<'static> {
+fn usage_cell(
+    state: &State,
+    used: Option<f64>,
+    reserved: Option<f64>,
+    unit: &str,
+) -> Line<'static> {
     match (used, reserved) {
         (Some(used), Some(reserved)) if reserved > 0.0 => {
             let pct = used * 100.0 / reserved;
@@ -214,7 +218,9 @@ fn usage_cell(state: &State, used: Option<f64>, reserved: Option<f64>, unit: &st
                 Span::raw(format!(" {used:.2}/{reserved:.2}{unit}")),
             ])
         }
-        (None, Some(reserved)) => Line::styled(format!("  -/{reserved:.2}{unit}"), muted(&state.theme)),
+        (None, Some(reserved)) => {
+            Line::styled(format!("  -/{reserved:.2}{unit}"), muted(&state.theme))
+        }
         _ => Line::styled("-", muted(&state.theme)),
     }
 }
@@ -231,7 +237,10 @@ fn targets_cell(state: &State, targets: &[&TargetHealth]) -> Line<'static> {
     } else {
         state.theme.warn.0
     };
-    Line::styled(format!("{healthy}/{} healthy", targets.len()), Style::new().fg(color))
+    Line::styled(
+        format!("{healthy}/{} healthy", targets.len()),
+        Style::new().fg(color),
+    )
 }
 
 fn deployment_cell(state: &State, service: &EcsService) -> Line<'static> {
@@ -270,7 +279,12 @@ pub fn render_services(frame: &mut Frame, area: Rect, state: &State, ecs: &EcsCo
         state,
         ecs,
         inner,
-        &[Section::Cluster, Section::Services, Section::Targets, Section::Metrics],
+        &[
+            Section::Cluster,
+            Section::Services,
+            Section::Targets,
+            Section::Metrics,
+        ],
     );
     if data.services.is_empty() {
         let text = if data.updated_at.is_none() {
@@ -284,8 +298,15 @@ pub fn render_services(frame: &mut Frame, area: Rect, state: &State, ecs: &EcsCo
     let header = header_row(
         state,
         &[
-            "SERVICE", "ENV", "STATUS", "RUN/WANT", "TASK DEF", "CPU used/resv vCPU",
-            "MEM used/resv GiB", "ALB TARGETS", "ROLLOUT",
+            "SERVICE",
+            "ENV",
+            "STATUS",
+            "RUN/WANT",
+            "TASK DEF",
+            "CPU used/resv vCPU",
+            "MEM used/resv GiB",
+            "ALB TARGETS",
+            "ROLLOUT",
         ],
     );
     let height = usize::from(inner.height.saturating_sub(1));
@@ -314,7 +335,10 @@ pub fn render_services(frame: &mut Frame, area: Rect, state: &State, ecs: &EcsCo
             let cells = vec![
                 Line::styled(s.name.clone(), base(theme).add_modifier(Modifier::BOLD)),
                 Line::from(env_badge(theme, s.env)),
-                Line::styled(s.status.clone(), Style::new().fg(status_color(state, &s.status))),
+                Line::styled(
+                    s.status.clone(),
+                    Style::new().fg(status_color(state, &s.status)),
+                ),
                 Line::styled(
                     format!("{}/{}{pending}", s.running, s.desired),
                     Style::new().fg(counts_color),
@@ -395,7 +419,13 @@ pub fn render_service(frame: &mut Frame, area: Rect, state: &State, ecs: &EcsCon
     );
     let inner = outer.inner(area);
     frame.render_widget(outer, area);
-    let inner = errors_area(frame, state, ecs, inner, &[Section::Services, Section::Tasks, Section::Targets]);
+    let inner = errors_area(
+        frame,
+        state,
+        ecs,
+        inner,
+        &[Section::Services, Section::Tasks, Section::Targets],
+    );
 
     let deployments = service.deployments.len().max(1) as u16;
     let containers = selected.map_or(1, |t| t.containers.len().max(1)) as u16;
@@ -428,28 +458,44 @@ pub fn render_service(frame: &mut Frame, area: Rect, state: &State, ecs: &EcsCon
         Paragraph::new(vec![
             Line::from(vec![
                 Span::styled(
-                    format!("{} {}/{} running", service.status, service.running, service.desired),
+                    format!(
+                        "{} {}/{} running",
+                        service.status, service.running, service.desired
+                    ),
                     Style::new().fg(status_color(state, &service.status)),
                 ),
                 Span::styled(format!(" · {size} · "), muted(theme)),
                 exec,
                 Span::styled(format!(" · {placement}"), muted(theme)),
             ]),
-            Line::styled(format!("images: {}", service.images().join(", ")), muted(theme)),
+            Line::styled(
+                format!("images: {}", service.images().join(", ")),
+                muted(theme),
+            ),
         ]),
         summary,
     );
 
     let deploy_rows = service.deployments.iter().map(|d| {
         Row::new(vec![
-            Line::styled(d.status.clone(), Style::new().fg(if d.status == "PRIMARY" { theme.accent.0 } else { theme.muted.0 })),
+            Line::styled(
+                d.status.clone(),
+                Style::new().fg(if d.status == "PRIMARY" {
+                    theme.accent.0
+                } else {
+                    theme.muted.0
+                }),
+            ),
             Line::raw(d.task_definition.clone()),
             Line::raw(format!("{}/{}", d.running, d.desired)),
             Line::raw(d.pending.to_string()),
             Line::raw(d.failed_tasks.to_string()),
             Line::styled(
                 d.rollout_state.clone().unwrap_or("-".into()),
-                Style::new().fg(status_color(state, d.rollout_state.as_deref().unwrap_or("-"))),
+                Style::new().fg(status_color(
+                    state,
+                    d.rollout_state.as_deref().unwrap_or("-"),
+                )),
             ),
             Line::styled(d.rollout_reason.clone().unwrap_or_default(), muted(theme)),
         ])
@@ -470,7 +516,9 @@ pub fn render_service(frame: &mut Frame, area: Rect, state: &State, ecs: &EcsCon
         )
         .header(header_row(
             state,
-            &["STATUS", "TASK DEF", "RUN/WANT", "PENDING", "FAILED", "ROLLOUT", "REASON"],
+            &[
+                "STATUS", "TASK DEF", "RUN/WANT", "PENDING", "FAILED", "ROLLOUT", "REASON",
+            ],
         ))
         .block(deploy_block),
         deploy_area,
@@ -511,69 +559,82 @@ fn render_tasks(
 ) {
     let theme = &state.theme;
     let data = &ecs.data;
-    let outer = block(
-        theme,
-        format!(" Tasks [{}] ", tasks.len()),
-    );
+    let outer = block(theme, format!(" Tasks [{}] ", tasks.len()));
     let inner = outer.inner(area);
     frame.render_widget(outer, area);
     if tasks.is_empty() {
         frame.render_widget(
-            Paragraph::new(Line::styled("no running or recently stopped tasks", muted(theme))),
+            Paragraph::new(Line::styled(
+                "no running or recently stopped tasks",
+                muted(theme),
+            )),
             inner,
         );
         return;
     }
     let height = usize::from(inner.height.saturating_sub(1));
     let offset = window(selected, tasks.len(), height);
-    let rows = tasks.iter().enumerate().skip(offset).take(height).map(|(i, task)| {
-        let node = data.node_of(task);
-        let targets = data.targets_of_task(service, task);
-        let target = match targets.first() {
-            Some(t) => Line::styled(
-                match &t.reason {
-                    Some(reason) => format!("{} ({reason})", t.state),
-                    None => t.state.clone(),
-                },
-                Style::new().fg(status_color(state, &t.state)),
-            ),
-            None if service.target_groups.is_empty() => Line::styled("-", muted(theme)),
-            None => Line::styled("not registered", Style::new().fg(theme.warn.0)),
-        };
-        let outcome = if task.is_running() {
-            format!("up {}", since(task.started_at, state.now))
-        } else {
-            let exit = task
-                .containers
-                .iter()
-                .filter_map(|c| c.exit_code.map(|code| format!("{}={code}", c.name)))
-                .collect::<Vec<_>>()
-                .join(" ");
-            format!(
-                "{} {}",
-                task.stopped_reason.clone().unwrap_or_default(),
-                if exit.is_empty() { String::new() } else { format!("exit {exit}") }
-            )
-        };
-        let widget = Row::new(vec![
-            Line::raw(task.id.get(..12).unwrap_or(&task.id).to_string()),
-            Line::styled(task.last_status.clone(), Style::new().fg(status_color(state, &task.last_status))),
-            Line::styled(
-                task.health.clone().unwrap_or("-".into()),
-                Style::new().fg(status_color(state, task.health.as_deref().unwrap_or("-"))),
-            ),
-            Line::raw(task.task_definition.clone()),
-            Line::raw(task.availability_zone.clone().unwrap_or("-".into())),
-            Line::raw(node.map_or("-".to_string(), |n| n.instance_id.clone())),
-            target,
-            Line::raw(outcome),
-        ]);
-        if i == selected {
-            widget.style(selected_style(state))
-        } else {
-            widget
-        }
-    });
+    let rows = tasks
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(height)
+        .map(|(i, task)| {
+            let node = data.node_of(task);
+            let targets = data.targets_of_task(service, task);
+            let target = match targets.first() {
+                Some(t) => Line::styled(
+                    match &t.reason {
+                        Some(reason) => format!(
+                            "{} ({})",
+                            t.state,
+                            reason.strip_prefix("Target.").unwrap_or(reason)
+                        ),
+                        None => t.state.clone(),
+                    },
+                    Style::new().fg(status_color(state, &t.state)),
+                ),
+                None if service.target_groups.is_empty() => Line::styled("-", muted(theme)),
+                None => Line::styled("not registered", Style::new().fg(theme.warn.0)),
+            };
+            let outcome = if task.is_running() {
+                format!("up {}", since(task.started_at, state.now))
+            } else {
+                let exit = task
+                    .containers
+                    .iter()
+                    .filter_map(|c| c.exit_code.map(|code| format!("{}={code}", c.name)))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let reason = task.stopped_reason.clone().unwrap_or_default();
+                if exit.is_empty() {
+                    reason
+                } else {
+                    format!("exit {exit} · {reason}")
+                }
+            };
+            let widget = Row::new(vec![
+                Line::raw(task.id.get(..12).unwrap_or(&task.id).to_string()),
+                Line::styled(
+                    task.last_status.clone(),
+                    Style::new().fg(status_color(state, &task.last_status)),
+                ),
+                Line::styled(
+                    task.health.clone().unwrap_or("-".into()),
+                    Style::new().fg(status_color(state, task.health.as_deref().unwrap_or("-"))),
+                ),
+                Line::raw(task.task_definition.clone()),
+                Line::raw(task.availability_zone.clone().unwrap_or("-".into())),
+                Line::raw(node.map_or("-".to_string(), |n| n.instance_id.clone())),
+                target,
+                Line::raw(outcome),
+            ]);
+            if i == selected {
+                widget.style(selected_style(state))
+            } else {
+                widget
+            }
+        });
     frame.render_widget(
         Table::new(
             rows,
@@ -582,15 +643,24 @@ fn render_tasks(
                 Constraint::Length(9),
                 Constraint::Length(9),
                 Constraint::Length(24),
-                Constraint::Length(12),
-                Constraint::Length(20),
-                Constraint::Length(24),
+                Constraint::Length(11),
+                Constraint::Length(19),
+                Constraint::Length(32),
                 Constraint::Min(10),
             ],
         )
         .header(header_row(
             state,
-            &["TASK", "STATUS", "HEALTH", "TASK DEF", "AZ", "NODE", "ALB TARGET", "STARTED / STOPPED"],
+            &[
+                "TASK",
+                "STATUS",
+                "HEALTH",
+                "TASK DEF",
+                "AZ",
+                "NODE",
+                "ALB TARGET",
+                "STARTED / STOPPED",
+            ],
         ))
         .column_spacing(1),
         inner,
@@ -606,7 +676,10 @@ fn render_containers(
 ) {
     let theme = &state.theme;
     let title = match task {
-        Some(t) => format!(" Containers of {} (tab selects) ", t.id.get(..12).unwrap_or(&t.id)),
+        Some(t) => format!(
+            " Containers of {} (tab selects) ",
+            t.id.get(..12).unwrap_or(&t.id)
+        ),
         None => " Containers ".to_string(),
     };
     let rows: Vec<Row> = task
@@ -617,10 +690,14 @@ fn render_containers(
                 .map(|(i, c)| {
                     let widget = Row::new(vec![
                         Line::raw(c.name.clone()),
-                        Line::styled(c.last_status.clone(), Style::new().fg(status_color(state, &c.last_status))),
+                        Line::styled(
+                            c.last_status.clone(),
+                            Style::new().fg(status_color(state, &c.last_status)),
+                        ),
                         Line::styled(
                             c.health.clone().unwrap_or("-".into()),
-                            Style::new().fg(status_color(state, c.health.as_deref().unwrap_or("-"))),
+                            Style::new()
+                                .fg(status_color(state, c.health.as_deref().unwrap_or("-"))),
                         ),
                         Line::raw(c.image.clone()),
                         Line::raw(c.exit_code.map_or("-".into(), |e| e.to_string())),
@@ -651,7 +728,15 @@ fn render_containers(
         )
         .header(header_row(
             state,
-            &["CONTAINER", "STATUS", "HEALTH", "IMAGE", "EXIT", "EXEC AGENT", "REASON"],
+            &[
+                "CONTAINER",
+                "STATUS",
+                "HEALTH",
+                "IMAGE",
+                "EXIT",
+                "EXEC AGENT",
+                "REASON",
+            ],
         ))
         .column_spacing(1)
         .block(block(theme, title)),
@@ -667,7 +752,10 @@ pub fn render_nodes(frame: &mut Frame, area: Rect, state: &State, ecs: &EcsConso
         Line::from(vec![
             Span::raw(" Nodes "),
             Span::styled(
-                format!("[{}] registered / reserved (registered − remaining) ", data.nodes.len()),
+                format!(
+                    "[{}] registered / reserved (registered − remaining) ",
+                    data.nodes.len()
+                ),
                 muted(theme),
             ),
         ]),
@@ -677,43 +765,69 @@ pub fn render_nodes(frame: &mut Frame, area: Rect, state: &State, ecs: &EcsConso
     let inner = errors_area(frame, state, ecs, inner, &[Section::Nodes]);
     if data.nodes.is_empty() {
         frame.render_widget(
-            Paragraph::new(Line::styled("No container instances in this cluster.", muted(theme))),
+            Paragraph::new(Line::styled(
+                "No container instances in this cluster.",
+                muted(theme),
+            )),
             inner,
         );
         return;
     }
     let height = usize::from(inner.height.saturating_sub(1));
     let offset = window(ecs.node, data.nodes.len(), height);
-    let rows = data.nodes.iter().enumerate().skip(offset).take(height).map(|(i, n)| {
-        let share = |used: i32, of: i32| f64::from(used) * 100.0 / f64::from(of.max(1));
-        let cpu = share(n.reserved_cpu_units(), n.registered_cpu_units);
-        let mem = share(n.reserved_memory_mib(), n.registered_memory_mib);
-        let widget = Row::new(vec![
-            Line::raw(n.instance_id.clone()),
-            Line::raw(n.availability_zone.clone().unwrap_or("-".into())),
-            Line::raw(n.instance_type.clone().unwrap_or("-".into())),
-            if n.agent_connected {
-                Line::styled("✓ connected", Style::new().fg(theme.ok.0))
+    let rows = data
+        .nodes
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(height)
+        .map(|(i, n)| {
+            let share = |used: i32, of: i32| f64::from(used) * 100.0 / f64::from(of.max(1));
+            let cpu = share(n.reserved_cpu_units(), n.registered_cpu_units);
+            let mem = share(n.reserved_memory_mib(), n.registered_memory_mib);
+            let widget = Row::new(vec![
+                Line::raw(n.instance_id.clone()),
+                Line::raw(n.availability_zone.clone().unwrap_or("-".into())),
+                Line::raw(n.instance_type.clone().unwrap_or("-".into())),
+                if n.agent_connected {
+                    Line::styled("✓ connected", Style::new().fg(theme.ok.0))
+                } else {
+                    Line::styled(
+                        "✗ LOST",
+                        Style::new().fg(theme.crit.0).add_modifier(Modifier::BOLD),
+                    )
+                },
+                Line::from(vec![
+                    Span::styled(bar(cpu, 6), Style::new().fg(level_color(state, cpu))),
+                    Span::raw(format!(
+                        " {}/{} units",
+                        n.reserved_cpu_units(),
+                        n.registered_cpu_units
+                    )),
+                ]),
+                Line::from(vec![
+                    Span::styled(bar(mem, 6), Style::new().fg(level_color(state, mem))),
+                    Span::raw(format!(
+                        " {}/{} MiB",
+                        n.reserved_memory_mib(),
+                        n.registered_memory_mib
+                    )),
+                ]),
+                Line::raw(format!(
+                    "{} (+{} pending)",
+                    n.running_tasks, n.pending_tasks
+                )),
+                Line::styled(
+                    n.status.clone(),
+                    Style::new().fg(status_color(state, &n.status)),
+                ),
+            ]);
+            if i == ecs.node {
+                widget.style(selected_style(state))
             } else {
-                Line::styled("✗ LOST", Style::new().fg(theme.crit.0).add_modifier(Modifier::BOLD))
-            },
-            Line::from(vec![
-                Span::styled(bar(cpu, 6), Style::new().fg(level_color(state, cpu))),
-                Span::raw(format!(" {}/{} units", n.reserved_cpu_units(), n.registered_cpu_units)),
-            ]),
-            Line::from(vec![
-                Span::styled(bar(mem, 6), Style::new().fg(level_color(state, mem))),
-                Span::raw(format!(" {}/{} MiB", n.reserved_memory_mib(), n.registered_memory_mib)),
-            ]),
-            Line::raw(format!("{} (+{} pending)", n.running_tasks, n.pending_tasks)),
-            Line::styled(n.status.clone(), Style::new().fg(status_color(state, &n.status))),
-        ]);
-        if i == ecs.node {
-            widget.style(selected_style(state))
-        } else {
-            widget
-        }
-    });
+                widget
+            }
+        });
     frame.render_widget(
         Table::new(
             rows,
@@ -730,7 +844,16 @@ pub fn render_nodes(frame: &mut Frame, area: Rect, state: &State, ecs: &EcsConso
         )
         .header(header_row(
             state,
-            &["INSTANCE", "AZ", "TYPE", "AGENT", "CPU reserved", "MEM reserved", "TASKS", "STATUS"],
+            &[
+                "INSTANCE",
+                "AZ",
+                "TYPE",
+                "AGENT",
+                "CPU reserved",
+                "MEM reserved",
+                "TASKS",
+                "STATUS",
+            ],
         ))
         .column_spacing(1),
         inner,

@@ -39,7 +39,9 @@ pub fn draw(frame: &mut Frame, state: &State) {
         (View::EcsServices | View::EcsService(_) | View::EcsNodes, _) => {
             if let Some(console) = &state.ecs {
                 match &state.view {
-                    View::EcsService(name) => ecs::render_service(frame, body, state, console, name),
+                    View::EcsService(name) => {
+                        ecs::render_service(frame, body, state, console, name)
+                    }
                     View::EcsNodes => ecs::render_nodes(frame, body, state, console),
                     _ => ecs::render_services(frame, body, state, console),
                 }

@@ -382,3 +382,91 @@ fn a_huge_line_renders_quickly_and_cut() {
     );
     assert!(screen.contains("xxxxxxxx"), "{screen}");
 }
+
+mod ecs {
+    use super::*;
+    use crate::app::Effect;
+    use crate::backend::ecs::Section;
+    use crate::fixtures::{ecs_snapshot, ecs_state};
+    use crossterm::event::{KeyCode, KeyEvent};
+
+    fn press(state: &mut State, code: KeyCode) -> Vec<Effect> {
+        update(state, Msg::Key(KeyEvent::from(code)))
+    }
+
+    #[test]
+    fn services_show_reserved_used_targets_and_rollouts() {
+        let state = ecs_state(ecs_snapshot());
+        let screen = render(&state, 160, 20);
+        insta::assert_snapshot!("ecs_services", text(&screen));
+        assert_eq!(fg_at(&screen, "1/2 healthy"), state.theme.warn.0);
+        assert_eq!(fg_at(&screen, "IN_PROGRESS"), state.theme.warn.0);
+    }
+
+    #[test]
+    fn a_service_drills_down_to_tasks_containers_and_target_health() {
+        let mut state = ecs_state(ecs_snapshot());
+        press(&mut state, KeyCode::Enter);
+        assert_eq!(state.view, View::EcsService("gradestats-web-prod".into()));
+        press(&mut state, KeyCode::Down);
+        let screen = render(&state, 160, 40);
+        insta::assert_snapshot!("ecs_service", text(&screen));
+        assert_eq!(
+            fg_at(&screen, "unhealthy (ResponseCodeMismatch)"),
+            state.theme.crit.0
+        );
+        // `s` on the selected task asks for ECS Exec into its container.
+        assert_eq!(
+            press(&mut state, KeyCode::Char('s')),
+            vec![Effect::EcsExec {
+                service: "gradestats-web-prod".into(),
+                task: "9b2f40aa11c3".into(),
+                container: "web".into(),
+            }]
+        );
+    }
+
+    #[test]
+    fn nodes_show_registered_and_reserved_side_by_side() {
+        let mut state = ecs_state(ecs_snapshot());
+        press(&mut state, KeyCode::Char('n'));
+        let screen = render(&state, 160, 12);
+        insta::assert_snapshot!("ecs_nodes", text(&screen));
+        assert_eq!(fg_at(&screen, "✗ LOST"), state.theme.crit.0);
+        press(&mut state, KeyCode::Down);
+        assert_eq!(
+            press(&mut state, KeyCode::Char('s')),
+            vec![Effect::SsmSession {
+                instance_id: "i-0b22a22eec53b9321".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn a_throttled_part_shows_its_error_and_keeps_the_last_good_data() {
+        let mut state = ecs_state(ecs_snapshot());
+        let mut throttled = ecs_snapshot();
+        throttled.tasks = None;
+        throttled.errors.insert(
+            Section::Tasks,
+            "ListTasks failed: ThrottlingException: Rate exceeded".into(),
+        );
+        update(
+            &mut state,
+            Msg::Backend(BackendEvent::Ecs(Box::new(throttled))),
+        );
+        state.now = now();
+        if let Some(ecs) = state.ecs.as_mut() {
+            ecs.data.updated_at = Some(now());
+        }
+        press(&mut state, KeyCode::Enter);
+        let screen = render(&state, 160, 40);
+        insta::assert_snapshot!("ecs_service_throttled", text(&screen));
+        let shown = text(&screen);
+        assert!(shown.contains("ThrottlingException"), "{shown}");
+        assert!(
+            shown.contains("3e7a9c2d4f01"),
+            "the last tasks stay: {shown}"
+        );
+    }
+}

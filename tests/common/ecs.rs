@@ -146,7 +146,10 @@ pub async fn seed(cluster: &str) -> Seeded {
         "",
         r#"{"model_name": "ecs::task", "transition": {"progression": "manual", "times": 1000000000}}"#,
     );
-    assert!(response.starts_with("HTTP/1.1 20"), "set-transition: {response}");
+    assert!(
+        response.starts_with("HTTP/1.1 20"),
+        "set-transition: {response}"
+    );
     let client = ecs_client().await;
     client
         .create_cluster()
@@ -289,7 +292,13 @@ pub async fn seed(cluster: &str) -> Seeded {
                 .expect("CreateLogGroup");
             // A stream that sorts first in the group and is no task's: the lines a tool that
             // reads "the first stream" would show.
-            put_lines(&logs, &group, &format!("ecs/{app}/0000-not-a-task"), &["decoy line".to_string()]).await;
+            put_lines(
+                &logs,
+                &group,
+                &format!("ecs/{app}/0000-not-a-task"),
+                &["decoy line".to_string()],
+            )
+            .await;
             for task in run.tasks() {
                 let arn = task.task_arn().expect("task ARN");
                 let id = arn.rsplit('/').next().unwrap_or(arn).to_string();

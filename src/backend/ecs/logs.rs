@@ -103,7 +103,12 @@ pub async fn stream_logs(
 ) {
     let tags: BTreeMap<(String, String), Arc<str>> = sources
         .iter()
-        .map(|s| ((s.group.clone(), s.stream.clone()), Arc::from(s.tag.as_str())))
+        .map(|s| {
+            (
+                (s.group.clone(), s.stream.clone()),
+                Arc::from(s.tag.as_str()),
+            )
+        })
         .collect();
     let mut cursor = Cursor::default();
     for source in &sources {
@@ -127,7 +132,10 @@ pub async fn stream_logs(
     }
     let mut groups: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for source in &sources {
-        groups.entry(&source.group).or_default().push(&source.stream);
+        groups
+            .entry(&source.group)
+            .or_default()
+            .push(&source.stream);
     }
     let mut failing = false;
     loop {
@@ -138,7 +146,9 @@ pub async fn stream_logs(
                     Ok(events) => {
                         if failing {
                             failing = false;
-                            let _ = out.send(LogEvent::Error("logs are flowing again".into())).await;
+                            let _ = out
+                                .send(LogEvent::Error("logs are flowing again".into()))
+                                .await;
                         }
                         if !send(&out, &tags, group, events).await {
                             return;
@@ -321,6 +331,9 @@ mod tests {
         assert!(!cursor.is_new(&event("a", 10_000, "one")));
         cursor.saw(&event("a", 30_000, "three"));
         assert_eq!(cursor.start(), Some(20_000));
-        assert!(cursor.is_new(&event("a", 10_000, "one")), "forgotten outside the window");
+        assert!(
+            cursor.is_new(&event("a", 10_000, "one")),
+            "forgotten outside the window"
+        );
     }
 }

@@ -41,8 +41,18 @@ pub async fn load_metrics(
                         Metric::builder()
                             .namespace("AWS/ECS")
                             .metric_name(metric)
-                            .dimensions(Dimension::builder().name("ClusterName").value(cluster).build())
-                            .dimensions(Dimension::builder().name("ServiceName").value(service).build())
+                            .dimensions(
+                                Dimension::builder()
+                                    .name("ClusterName")
+                                    .value(cluster)
+                                    .build(),
+                            )
+                            .dimensions(
+                                Dimension::builder()
+                                    .name("ServiceName")
+                                    .value(service)
+                                    .build(),
+                            )
                             .build(),
                     )
                     .period(60)
@@ -74,12 +84,17 @@ pub async fn load_metrics(
                     continue;
                 };
                 // Newest first (TimestampDescending); a later page never holds a newer one.
-                let (Some(value), Some(at)) = (result.values().first(), result.timestamps().first())
+                let (Some(value), Some(at)) =
+                    (result.values().first(), result.timestamps().first())
                 else {
                     continue;
                 };
                 let entry = metrics.entry(service.clone()).or_default();
-                let slot = if kind == "c" { &mut entry.cpu_percent } else { &mut entry.memory_percent };
+                let slot = if kind == "c" {
+                    &mut entry.cpu_percent
+                } else {
+                    &mut entry.memory_percent
+                };
                 if slot.is_none() {
                     *slot = Some(*value);
                     entry.at = entry.at.max(to_chrono(at));

@@ -54,7 +54,9 @@ where
 
 /// One line a person can act on: the service's error code and message, or what kept the
 /// request from being answered.
-pub fn describe<E>(error: &aws_smithy_runtime_api::client::result::SdkError<E, HttpResponse>) -> String
+pub fn describe<E>(
+    error: &aws_smithy_runtime_api::client::result::SdkError<E, HttpResponse>,
+) -> String
 where
     E: std::error::Error + ProvideErrorMetadata + 'static,
 {

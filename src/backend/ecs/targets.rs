@@ -29,9 +29,9 @@ impl TargetHealth {
                 && task.container_instance.as_deref() == Some(n.container_instance.as_str())
         });
         on_node
-            && self.port.is_some_and(|port| {
-                task.containers.iter().any(|c| c.host_ports.contains(&port))
-            })
+            && self
+                .port
+                .is_some_and(|port| task.containers.iter().any(|c| c.host_ports.contains(&port)))
     }
 }
 
@@ -66,7 +66,9 @@ pub async fn load_target_health(
                         .and_then(|s| s.state())
                         .map_or("unknown", |s| s.as_str())
                         .to_string(),
-                    reason: state.and_then(|s| s.reason()).map(|r| r.as_str().to_string()),
+                    reason: state
+                        .and_then(|s| s.reason())
+                        .map(|r| r.as_str().to_string()),
                     description: state.and_then(|s| s.description()).map(str::to_string),
                 }
             })

@@ -87,19 +87,29 @@ pub async fn load_tasks(aws: &Aws, cluster: &str) -> Result<Vec<EcsTask>, EcsErr
         tasks.extend(output.tasks().iter().map(task));
     }
     tasks.sort_by(|a, b| {
-        (a.service.as_deref(), !a.is_running(), std::cmp::Reverse(a.started_at), &a.id).cmp(&(
-            b.service.as_deref(),
-            !b.is_running(),
-            std::cmp::Reverse(b.started_at),
-            &b.id,
-        ))
+        (
+            a.service.as_deref(),
+            !a.is_running(),
+            std::cmp::Reverse(a.started_at),
+            &a.id,
+        )
+            .cmp(&(
+                b.service.as_deref(),
+                !b.is_running(),
+                std::cmp::Reverse(b.started_at),
+                &b.id,
+            ))
     });
     Ok(tasks)
 }
 
 fn task(t: &aws_sdk_ecs::types::Task) -> EcsTask {
     EcsTask {
-        id: t.task_arn().map(last_segment).unwrap_or_default().to_string(),
+        id: t
+            .task_arn()
+            .map(last_segment)
+            .unwrap_or_default()
+            .to_string(),
         arn: t.task_arn().unwrap_or_default().to_string(),
         service: t
             .group()

@@ -116,7 +116,9 @@ impl Refresher {
         } else if snapshot.services.is_some() {
             snapshot.targets = Some(BTreeMap::new());
         }
-        let metrics_due = self.metrics_at.is_none_or(|at| at.elapsed() >= METRICS_EVERY);
+        let metrics_due = self
+            .metrics_at
+            .is_none_or(|at| at.elapsed() >= METRICS_EVERY);
         if metrics_due && let Some(services) = &snapshot.services {
             let names: Vec<String> = services.iter().map(|s| s.name.clone()).collect();
             // A failing CloudWatch is asked again a minute on, not every refresh.
@@ -163,7 +165,11 @@ pub async fn watch(aws: Aws, refresh: Duration, events: mpsc::Sender<BackendEven
                 Err(error) => {
                     let mut snapshot = EcsSnapshot::default();
                     snapshot.errors.insert(Section::Cluster, error.to_string());
-                    if events.send(BackendEvent::Ecs(Box::new(snapshot))).await.is_err() {
+                    if events
+                        .send(BackendEvent::Ecs(Box::new(snapshot)))
+                        .await
+                        .is_err()
+                    {
                         return;
                     }
                     continue;
@@ -172,7 +178,11 @@ pub async fn watch(aws: Aws, refresh: Duration, events: mpsc::Sender<BackendEven
         }
         let Some(name) = &cluster else { continue };
         let snapshot = refresher.refresh(&aws, name).await;
-        if events.send(BackendEvent::Ecs(Box::new(snapshot))).await.is_err() {
+        if events
+            .send(BackendEvent::Ecs(Box::new(snapshot)))
+            .await
+            .is_err()
+        {
             return;
         }
     }
