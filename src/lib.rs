@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod backend;
+pub mod capacity;
 pub mod cli;
 pub mod config;
 #[cfg(test)]

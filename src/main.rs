@@ -39,6 +39,9 @@ enum Command {
     },
     /// Print a service's logs: its replicas merged in time order, or one container's.
     Logs(dokk::cli::LogsArgs),
+    /// What is allocated, used and still fits; `--scale SERVICE=N` asks whether a scale-up
+    /// fits (exit 0 fits, 1 does not, 2 bad input).
+    Capacity(dokk::cli::CapacityArgs),
     /// ECS Exec into a service's task container (through session-manager-plugin).
     Exec(dokk::cli::ExecArgs),
     /// An SSM session to a node of an ECS cluster (EC2 instance or container instance id).
@@ -143,6 +146,22 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(error) => Err(anyhow::anyhow!("{error}").into()),
+            }
+        }
+        Command::Capacity(args) => {
+            let mut out = std::io::stdout().lock();
+            match runtime.block_on(dokk::cli::run_capacity(&context, &args, &mut out)) {
+                Ok(true) => Ok(ExitCode::SUCCESS),
+                Ok(false) => Ok(ExitCode::from(1)),
+                Err(dokk::cli::CapacityError::Usage(message)) => {
+                    eprintln!("dokk: {message}");
+                    Ok(ExitCode::from(2))
+                }
+                // Not 1: a CI gate must tell "does not fit" from "could not look".
+                Err(error) => {
+                    eprintln!("dokk: {error}");
+                    Ok(ExitCode::from(3))
+                }
             }
         }
         Command::Exec(args) => session_exit(runtime.block_on(dokk::cli::run_exec(&context, &args))),

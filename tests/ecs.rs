@@ -260,6 +260,77 @@ async fn logs_come_from_the_tasks_own_streams() {
         }
     }
     assert_eq!(all.lines().count(), 6, "{all}");
+
+    // Following: a line written after dokk started appears (moto has no Live Tail, so this is
+    // the polling fallback, and dokk says so on stderr).
+    let mut child = dokk
+        .command()
+        .envs(aws_env())
+        .args([
+            "logs",
+            "--context",
+            "aws",
+            service,
+            "--task",
+            tasks[0].id.as_str(),
+            "--follow",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("dokk runs");
+    let stdout = child.stdout.take().expect("stdout");
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let wait_for = |needle: &str, within: std::time::Duration| {
+        let deadline = std::time::Instant::now() + within;
+        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+            match lines_rx.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return true,
+                Ok(_) => {}
+                Err(_) => return false,
+            }
+        }
+        false
+    };
+    assert!(
+        wait_for("line 3", std::time::Duration::from_secs(20)),
+        "backlog"
+    );
+    let logs_client = aws_sdk_cloudwatchlogs::Client::new(&common::ecs::aws_config().await);
+    let fresh = format!("fresh line {}", std::process::id());
+    logs_client
+        .put_log_events()
+        .log_group_name("/ecs/gradestats-web-prod")
+        .log_stream_name(format!("ecs/gradestats-web/{}", tasks[0].id))
+        .log_events(
+            aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+                .timestamp(chrono::Utc::now().timestamp_millis())
+                .message(&fresh)
+                .build()
+                .expect("event"),
+        )
+        .send()
+        .await
+        .expect("PutLogEvents");
+    let started = std::time::Instant::now();
+    let seen = wait_for(&fresh, std::time::Duration::from_secs(15));
+    let _ = child.kill();
+    let output = child.wait_with_output().expect("dokk ends");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(seen, "the new line did not appear; stderr: {stderr}");
+    println!("followed line appeared after {:?}", started.elapsed());
+    assert!(stderr.contains("Live Tail unavailable"), "{stderr}");
 }
 
 /// Not a test: seeds the demo cluster for `demo/run-ecs` and leaves it in moto.
@@ -310,4 +381,126 @@ async fn a_refresh_costs_the_minimum_of_requests() {
     .map(|(k, v)| (k.to_string(), v))
     .collect();
     assert_eq!(second, expected);
+}
+
+/// `--readonly` refuses sessions before any request is made (the endpoint here does not exist,
+/// so any request would fail differently) and says why; exit code 2.
+#[test]
+fn readonly_refuses_sessions_before_any_request() {
+    let dokk = Dokk::new();
+    std::fs::write(
+        dokk.config(),
+        "[contexts.aws]\nkind = \"ecs\"\nregion = \"eu-north-1\"\ncluster = \"dotkom\"\nendpoint_url = \"http://127.0.0.1:9\"\n",
+    )
+    .expect("config");
+    for args in [
+        vec!["exec", "gradestats-web-prod"],
+        vec!["ssm", "i-0b22a22eec53b9321"],
+    ] {
+        let output = dokk
+            .command()
+            .envs(aws_env())
+            .args(["--readonly", "--context", "aws"])
+            .args(&args)
+            .output()
+            .expect("dokk runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("read-only"), "{stderr}");
+        assert!(
+            !stderr.contains("could not reach"),
+            "a request was made: {stderr}"
+        );
+    }
+}
+
+/// `dokk capacity` on the seeded cluster: registered and reserved as the API describes the
+/// nodes; a scale-up that fits, and one that needs a counted number of new nodes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn capacity_reports_the_nodes_and_counts_the_nodes_a_scale_up_needs() {
+    let _moto = common::ecs::exclusive().await;
+    let cluster = format!("capacity-{}", std::process::id());
+    seed(&cluster).await;
+    let dokk = Dokk::new();
+    configure(&dokk, &cluster);
+    let client = ecs_client().await;
+    let arns = client
+        .list_container_instances()
+        .cluster(&cluster)
+        .send()
+        .await
+        .expect("list");
+    let described = client
+        .describe_container_instances()
+        .cluster(&cluster)
+        .set_container_instances(Some(arns.container_instance_arns().to_vec()))
+        .send()
+        .await
+        .expect("describe");
+    let resource = |list: &[aws_sdk_ecs::types::Resource], name: &str| -> i64 {
+        list.iter()
+            .find(|r| r.name() == Some(name))
+            .map_or(0, |r| i64::from(r.integer_value))
+    };
+    let nodes: Vec<(i64, i64, i64, i64)> = described
+        .container_instances()
+        .iter()
+        .map(|c| {
+            (
+                resource(c.registered_resources(), "CPU"),
+                resource(c.registered_resources(), "MEMORY"),
+                resource(c.remaining_resources(), "CPU"),
+                resource(c.remaining_resources(), "MEMORY"),
+            )
+        })
+        .collect();
+    let run = |scale: &[&str]| {
+        let mut command = dokk.command();
+        command
+            .envs(aws_env())
+            .args(["capacity", "--context", "aws", "--json"]);
+        for s in scale {
+            command.args(["--scale", s]);
+        }
+        let output = command.output().expect("dokk runs");
+        let json: Value = serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stderr)));
+        (output.status.code(), json)
+    };
+
+    let (code, json) = run(&[]);
+    assert_eq!(code, Some(0), "{json:#}");
+    let registered: i64 = nodes.iter().map(|n| n.0).sum();
+    let reserved: i64 = nodes.iter().map(|n| n.0 - n.2).sum();
+    let reserved_memory: i64 = nodes.iter().map(|n| n.1 - n.3).sum();
+    assert_eq!(json["ecs"]["cpu_units"]["capacity"], registered);
+    assert_eq!(json["ecs"]["cpu_units"]["allocated"], reserved);
+    assert_eq!(json["ecs"]["memory_mib"]["allocated"], reserved_memory);
+    assert_eq!(json["nodes"].as_array().map(Vec::len), Some(3));
+    // vengeful-vineyard tasks ask 512 units and 1024 MiB: headroom is what fits node by node.
+    let fit = |n: &(i64, i64, i64, i64)| (n.2 / 512).min(n.3 / 1024);
+    let room: i64 = nodes.iter().map(fit).sum();
+    let vineyard = json["services"]
+        .as_array()
+        .expect("services")
+        .iter()
+        .find(|s| s["name"] == "vengeful-vineyard-prod")
+        .expect("service");
+    assert_eq!(vineyard["headroom"], room);
+    assert_eq!(vineyard["replicas"], 2);
+
+    let (code, json) = run(&[&format!("vengeful-vineyard-prod={}", 2 + room)]);
+    assert_eq!(code, Some(0), "exactly the headroom fits: {json:#}");
+    assert_eq!(json["nodes_needed"], 0);
+
+    let more = 20;
+    let (code, json) = run(&[&format!("vengeful-vineyard-prod={}", 2 + room + more)]);
+    assert_eq!(code, Some(1), "{json:#}");
+    assert_eq!(json["fits"], false);
+    let per_new_node = (nodes[0].0 / 512).min(nodes[0].1 / 1024);
+    assert_eq!(
+        json["nodes_needed"],
+        (more + per_new_node - 1) / per_new_node,
+        "{json:#}"
+    );
 }

@@ -308,3 +308,141 @@ async fn churn_leaves_no_stats_stream_behind() {
     );
     watcher.abort();
 }
+
+/// Every running container's CPU (cores) and memory (bytes) limits as `docker inspect` has
+/// them, and the names of those without one.
+fn engine_limits() -> (f64, u64, Vec<String>) {
+    let ids = docker_ok(&["ps", "-q", "--no-trunc"]);
+    let (mut cpu, mut memory, mut unlimited) = (0.0, 0u64, Vec::new());
+    for id in ids.lines().filter(|l| !l.is_empty()) {
+        let fields = inspect(
+            id,
+            "{{.HostConfig.NanoCpus}} {{.HostConfig.CpuQuota}} {{.HostConfig.CpuPeriod}} {{.HostConfig.Memory}} {{.Name}}",
+        );
+        let parts: Vec<&str> = fields.split_whitespace().collect();
+        let number = |i: usize| {
+            parts
+                .get(i)
+                .and_then(|p| p.parse::<i64>().ok())
+                .unwrap_or(0)
+        };
+        let cores = if number(0) > 0 {
+            Some(number(0) as f64 / 1e9)
+        } else if number(1) > 0 && number(2) > 0 {
+            Some(number(1) as f64 / number(2) as f64)
+        } else {
+            None
+        };
+        let bytes = (number(3) > 0).then_some(number(3) as u64);
+        cpu += cores.unwrap_or(0.0);
+        memory += bytes.unwrap_or(0);
+        if cores.is_none() || bytes.is_none() {
+            unlimited.push(
+                parts
+                    .get(4)
+                    .unwrap_or(&"")
+                    .trim_start_matches('/')
+                    .to_string(),
+            );
+        }
+    }
+    unlimited.sort();
+    (cpu, memory, unlimited)
+}
+
+fn capacity(dokk: &Dokk, scale: &[&str]) -> (Option<i32>, Value) {
+    let mut command = dokk.command();
+    command.args(["capacity", "--json"]);
+    for s in scale {
+        command.args(["--scale", s]);
+    }
+    let output = command.output().expect("dokk runs");
+    let json = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stderr)));
+    (output.status.code(), json)
+}
+
+#[test]
+fn capacity_sums_limits_as_docker_inspect_and_gates_a_scale_up() {
+    let project = Project::new("capacity");
+    project.run(
+        "cap-web",
+        1,
+        &["--cpus", "0.5", "--memory", "256m"],
+        &["sleep", "600"],
+    );
+    project.run(
+        "cap-web",
+        2,
+        &["--cpus", "0.5", "--memory", "256m"],
+        &["sleep", "600"],
+    );
+    let free = project.run("cap-free", 1, &[], &["sleep", "600"]);
+    let free_name = inspect(&free, "{{.Name}}")
+        .trim_start_matches('/')
+        .to_string();
+    let dokk = Dokk::new();
+    // Other tests start and stop containers meanwhile: compare when the engine held still.
+    let mut checked = false;
+    for _ in 0..10 {
+        let before = engine_limits();
+        let (code, json) = capacity(&dokk, &[]);
+        let after = engine_limits();
+        if before != after {
+            continue;
+        }
+        let (cpu, memory, unlimited) = before;
+        assert!(
+            (json["cpu"]["allocated"].as_f64().unwrap_or(-1.0) - cpu).abs() < 1e-6,
+            "{json:#}"
+        );
+        assert_eq!(json["memory"]["allocated"], memory, "{json:#}");
+        let mut reported: Vec<String> = json["unlimited"]
+            .as_array()
+            .expect("unlimited")
+            .iter()
+            .filter_map(|n| n.as_str().map(str::to_string))
+            .collect();
+        reported.sort();
+        assert_eq!(reported, unlimited);
+        assert!(reported.contains(&free_name), "{reported:?}");
+        let capacity_cpu = json["cpu"]["capacity"].as_f64().unwrap_or(0.0);
+        let capacity_memory = json["memory"]["capacity"].as_u64().unwrap_or(0);
+        let web = json["services"]
+            .as_array()
+            .expect("services")
+            .iter()
+            .find(|s| s["name"] == "cap-web")
+            .expect("cap-web");
+        assert_eq!(web["replicas"], 2);
+        assert_eq!(web["cpu_per_replica"], 0.5);
+        assert_eq!(web["memory_per_replica"], 256u64 << 20);
+        let room = (((capacity_cpu - cpu) / 0.5 + 1e-9).floor().max(0.0) as u64)
+            .min((capacity_memory.saturating_sub(memory)) / (256 << 20));
+        assert_eq!(web["headroom"], room, "{json:#}");
+        let fits_now = cpu <= capacity_cpu + 1e-9 && memory <= capacity_memory;
+        assert_eq!(code, Some(if fits_now { 0 } else { 1 }));
+        // One replica more than the headroom does not fit, and says so with exit 1.
+        let too_many = format!("cap-web={}", 2 + room + 1);
+        let (code, json) = capacity(&dokk, &[too_many.as_str()]);
+        assert_eq!(code, Some(1), "{json:#}");
+        assert_eq!(json["fits"], false);
+        if fits_now && engine_limits() == after {
+            let exactly = format!("cap-web={}", 2 + room);
+            let (code, json) = capacity(&dokk, &[exactly.as_str()]);
+            assert_eq!(code, Some(0), "{json:#}");
+        }
+        checked = true;
+        break;
+    }
+    assert!(checked, "the engine never held still for the comparison");
+
+    // Bad input: exit 2, nothing printed on stdout.
+    let output = dokk
+        .command()
+        .args(["capacity", "--scale", "nope=3"])
+        .output()
+        .expect("dokk runs");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no service `nope`"));
+}

@@ -31,6 +31,11 @@ pub fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
             state.prompt = Some(Prompt::Command);
             state.input.clear();
         }
+        KeyCode::Char('c')
+            if matches!(state.view, View::Fleet | View::EcsServices | View::EcsNodes) =>
+        {
+            state.view = View::Capacity;
+        }
         KeyCode::Char('/') if matches!(state.view, View::Fleet | View::EcsServices) => {
             state.prompt = Some(Prompt::Filter);
             state.input = state.filter.clone();
@@ -43,6 +48,15 @@ pub fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
                 View::EcsServices => super::ecs::on_services_key(state, key),
                 View::EcsService(name) => super::ecs::on_service_key(state, &name, key),
                 View::EcsNodes => super::ecs::on_nodes_key(state, key),
+                View::Capacity => {
+                    if matches!(
+                        key.code,
+                        KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('c')
+                    ) {
+                        state.view = state.home();
+                    }
+                    Vec::new()
+                }
             };
         }
     }
@@ -284,7 +298,7 @@ fn on_prompt_key(state: &mut State, prompt: Prompt, key: KeyEvent) -> Vec<Effect
     Vec::new()
 }
 
-pub const COMMANDS: &str = ":ctx [NAME]  :cluster NAME  :nodes  :services  :theme NAME  :sort COLUMN  :filter TEXT  :help  :q";
+pub const COMMANDS: &str = ":ctx [NAME]  :cluster NAME  :nodes  :services  :capacity  :scale SVC=N ...  :theme NAME  :sort COLUMN  :filter TEXT  :help  :q";
 
 fn run_command(state: &mut State, command: &str) -> Vec<Effect> {
     let (verb, argument) = match command.split_once(char::is_whitespace) {
@@ -322,6 +336,24 @@ fn run_command(state: &mut State, command: &str) -> Vec<Effect> {
         }
         ("cluster", _) => state.flash("clusters are for ECS contexts; this one is Docker", true),
         ("nodes" | "no", _) if state.ecs.is_some() => state.view = View::EcsNodes,
+        ("capacity" | "cap", _) => state.view = View::Capacity,
+        ("scale", "") => {
+            state.capacity_scale.clear();
+            state.view = View::Capacity;
+        }
+        ("scale", list) => {
+            match list
+                .split_whitespace()
+                .map(crate::capacity::parse_scale)
+                .collect::<Result<Vec<_>, _>>()
+            {
+                Ok(scale) => {
+                    state.capacity_scale = scale;
+                    state.view = View::Capacity;
+                }
+                Err(message) => state.flash(message, true),
+            }
+        }
         ("services" | "svc", _) if state.ecs.is_some() => state.view = View::EcsServices,
         ("sort", column) => match column.split_whitespace().collect::<Vec<_>>().as_slice() {
             [name, rest @ ..] if SortColumn::parse(name).is_some() => {

@@ -96,6 +96,8 @@ pub enum View {
     EcsService(String),
     /// An ECS cluster's container instances.
     EcsNodes,
+    /// Capacity: allocated, used, headroom, and the `:scale` what-if.
+    Capacity,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,6 +159,10 @@ pub struct State {
     pub layout: TableLayout,
     /// The ECS views' state, when the context is an ECS one.
     pub ecs: Option<EcsConsole>,
+    /// The what-if of the capacity view (`:scale SERVICE=N ...`).
+    pub capacity_scale: Vec<(String, u32)>,
+    /// The whole fleet's used CPU and memory over the last samples: the peak in the window.
+    pub fleet_history: History,
 }
 
 impl State {
@@ -199,6 +205,8 @@ impl State {
             now: Utc::now(),
             layout: TableLayout::default(),
             ecs: None,
+            capacity_scale: Vec::new(),
+            fleet_history: History::default(),
         }
         .for_context()
     }
@@ -302,6 +310,11 @@ impl State {
                     .push(cpu, memory);
             }
         }
+        let allocation = crate::model::Allocation::of(&snapshot.containers, &snapshot.usage);
+        if !snapshot.usage.is_empty() {
+            self.fleet_history
+                .push(allocation.cpu_used_percent, allocation.memory_used_bytes);
+        }
         let present: std::collections::HashSet<&ServiceKey> =
             self.services.iter().map(|s| &s.key).collect();
         self.history.retain(|key, _| present.contains(key));
@@ -369,6 +382,8 @@ pub fn switch_context(state: &mut State, context: Context) {
     state.rows.clear();
     state.selected = 0;
     state.history.clear();
+    state.fleet_history = History::default();
+    state.capacity_scale.clear();
     state.logs = None;
     state.filter.clear();
     state.ecs = state.context.ecs.is_some().then(EcsConsole::default);

@@ -276,6 +276,8 @@ async fn print_logs(
                         buffer.push_batch_unordered(batch);
                     }
                 }
+                // Following goes on after a source's error: say it now, on stderr.
+                Some(LogEvent::Error(message)) if args.follow => eprintln!("dokk: {message}"),
                 Some(LogEvent::Error(message)) => failed = Some(message),
                 Some(LogEvent::End) | None => break,
             },

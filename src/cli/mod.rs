@@ -1,10 +1,12 @@
 //! Non-interactive subcommands: the same engine as the console, for scripts and CI.
 
+mod capacity;
 mod ecs;
 mod logs;
 mod session;
 mod status;
 
+pub use capacity::{CapacityArgs, CapacityError, run_capacity};
 pub use ecs::{EcsStatusJson, ecs_status_json, load_cluster, print_ecs_status};
 pub use logs::{LogsArgs, LogsError, parse_since, run_logs};
 pub use session::{ExecArgs, SessionCliError, run_exec, run_ssm};

@@ -1,5 +1,6 @@
 //! Views: pure functions of `&State` that draw into a frame.
 
+mod capacity;
 mod detail;
 mod ecs;
 mod fleet;
@@ -36,6 +37,7 @@ pub fn draw(frame: &mut Frame, state: &State) {
     let never_connected = state.snapshot.is_none();
     match (&state.view, &state.connection) {
         (View::Logs(_), _) => logs::render(frame, body, state),
+        (View::Capacity, _) => capacity::render(frame, body, state),
         (View::EcsServices | View::EcsService(_) | View::EcsNodes, _) => {
             if let Some(console) = &state.ecs {
                 match &state.view {
@@ -112,6 +114,7 @@ fn hints(state: &State) -> Line<'static> {
             ("⏎", "detail"),
             ("l", "logs"),
             ("s", "shell"),
+            ("c", "capacity"),
             ("/", "filter"),
             ("⇧C/M/N", "sort"),
             (":", "command"),
@@ -145,6 +148,7 @@ fn hints(state: &State) -> Line<'static> {
             ("⏎", "service"),
             ("l", "logs"),
             ("n", "nodes"),
+            ("c", "capacity"),
             ("/", "filter"),
             (":cluster", "switch"),
             ("?", "help"),
@@ -157,6 +161,12 @@ fn hints(state: &State) -> Line<'static> {
             ("l", "service logs"),
             ("L", "task logs"),
             ("s", "ECS Exec"),
+            ("?", "help"),
+        ],
+        View::Capacity => &[
+            ("esc", "back"),
+            (":scale", "SERVICE=N … what-if"),
+            (":scale", "clears"),
             ("?", "help"),
         ],
         View::EcsNodes => &[

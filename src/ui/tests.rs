@@ -470,3 +470,50 @@ mod ecs {
         );
     }
 }
+
+mod capacity {
+    use super::*;
+    use crate::fixtures::{ecs_snapshot, ecs_state};
+    use crossterm::event::{KeyCode, KeyEvent};
+
+    fn command(state: &mut State, text: &str) {
+        update(state, Msg::Key(KeyEvent::from(KeyCode::Char(':'))));
+        for c in text.chars() {
+            update(state, Msg::Key(KeyEvent::from(KeyCode::Char(c))));
+        }
+        update(state, Msg::Key(KeyEvent::from(KeyCode::Enter)));
+    }
+
+    #[test]
+    fn compose_capacity_shows_limits_against_the_host_and_flags_no_limit() {
+        let mut state = with_history(state_with(Some(evergreen())));
+        update(
+            &mut state,
+            Msg::Key(crossterm::event::KeyEvent::from(
+                crossterm::event::KeyCode::Char('c'),
+            )),
+        );
+        assert_eq!(state.view, View::Capacity);
+        let screen = render(&state, 120, 24);
+        insta::assert_snapshot!("capacity_compose", text(&screen));
+        assert_eq!(fg_at(&screen, "no limit "), state.theme.no_limit.0);
+    }
+
+    #[test]
+    fn ecs_capacity_places_a_scale_up_and_counts_nodes() {
+        let mut state = ecs_state(ecs_snapshot());
+        command(&mut state, "scale gradestats-web-prod=12");
+        assert_eq!(state.view, View::Capacity);
+        let screen = render(&state, 140, 30);
+        insta::assert_snapshot!("capacity_ecs_scale", text(&screen));
+        let shown = text(&screen);
+        assert!(shown.contains("does not fit"), "{shown}");
+        command(&mut state, "scale nope");
+        let flash = state
+            .flash
+            .as_ref()
+            .map(|f| f.text.clone())
+            .unwrap_or_default();
+        assert!(flash.contains("SERVICE=N"), "{flash}");
+    }
+}

@@ -377,3 +377,87 @@ pub async fn put_lines(
         .await
         .expect("PutLogEvents");
 }
+
+/// A large cluster for the request-count benchmark: `services` services sharing one small task
+/// definition, `tasks` tasks spread over them (run in each service's group), on enough nodes.
+pub async fn seed_large(cluster: &str, services: usize, tasks: usize) {
+    reset();
+    let response = http_post(
+        "/moto-api/state-manager/set-transition",
+        "",
+        r#"{"model_name": "ecs::task", "transition": {"progression": "manual", "times": 1000000000}}"#,
+    );
+    assert!(
+        response.starts_with("HTTP/1.1 20"),
+        "set-transition: {response}"
+    );
+    let client = ecs_client().await;
+    client
+        .create_cluster()
+        .cluster_name(cluster)
+        .send()
+        .await
+        .expect("CreateCluster");
+    // moto registers 4096 units and 7482 MiB a node; a task here asks 1 unit and 4 MiB.
+    let nodes = (tasks * 4).div_ceil(7000).max(1);
+    for i in 0..nodes {
+        let zone = format!("{REGION}{}", ["a", "b", "c"][i % 3]);
+        let id = run_instance("t3.small", &zone);
+        let document = format!(
+            r#"{{"instanceId":"{id}","region":"{REGION}","availabilityZone":"{zone}","instanceType":"t3.small"}}"#
+        );
+        client
+            .register_container_instance()
+            .cluster(cluster)
+            .instance_identity_document(document)
+            .send()
+            .await
+            .expect("RegisterContainerInstance");
+    }
+    let definition = client
+        .register_task_definition()
+        .family("bench")
+        .container_definitions(
+            ContainerDefinition::builder()
+                .name("app")
+                .image("bench:1")
+                .cpu(1)
+                .memory(4)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("RegisterTaskDefinition")
+        .task_definition()
+        .and_then(|d| d.task_definition_arn())
+        .expect("arn")
+        .to_string();
+    for s in 0..services {
+        let name = format!("svc-{s:05}");
+        let count = tasks / services + usize::from(s < tasks % services);
+        client
+            .create_service()
+            .cluster(cluster)
+            .service_name(&name)
+            .task_definition(&definition)
+            .desired_count(i32::try_from(count).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .expect("CreateService");
+        let mut left = count;
+        while left > 0 {
+            let batch = left.min(10);
+            client
+                .run_task()
+                .cluster(cluster)
+                .task_definition(&definition)
+                .count(i32::try_from(batch).unwrap_or(10))
+                .group(format!("service:{name}"))
+                .launch_type(aws_sdk_ecs::types::LaunchType::Ec2)
+                .send()
+                .await
+                .expect("RunTask");
+            left -= batch;
+        }
+    }
+}

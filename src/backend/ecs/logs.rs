@@ -25,7 +25,23 @@ pub struct LogSource {
     /// How its lines are tagged: `task-id-prefix/container`.
     pub tag: String,
     pub group: String,
+    /// The group's ARN (Live Tail names groups by ARN), from the task's partition and account.
+    pub group_arn: Option<String>,
     pub stream: String,
+}
+
+/// `arn:PARTITION:logs:REGION:ACCOUNT:log-group:GROUP`, with the partition and account of the
+/// task's ARN and the region of the awslogs options (else the task's).
+fn group_arn(task_arn: &str, logs: &AwsLogs) -> Option<String> {
+    let parts: Vec<&str> = task_arn.splitn(6, ':').collect();
+    let [_, partition, _, region, account, _] = parts.as_slice() else {
+        return None;
+    };
+    let region = logs.region.as_deref().unwrap_or(region);
+    Some(format!(
+        "arn:{partition}:logs:{region}:{account}:log-group:{}",
+        logs.group
+    ))
 }
 
 /// `prefix/container/task-id`, the stream awslogs writes a task's container to; without a
@@ -77,6 +93,7 @@ pub fn sources(
                         short.to_string()
                     },
                     group: logs.group.clone(),
+                    group_arn: group_arn(&task.arn, logs),
                     stream,
                 });
             }
@@ -91,8 +108,11 @@ pub fn sources(
     Ok(sources)
 }
 
-/// Reads the newest `tail` lines of each source, then (when `follow`) polls for new ones
-/// until the receiver goes away.
+type Tags = Arc<BTreeMap<(String, String), Arc<str>>>;
+
+/// Reads the newest `tail` lines of each source, then (when `follow`) follows each log group
+/// with a Live Tail session, or polls it where Live Tail is not available, until the receiver
+/// goes away.
 pub async fn stream_logs(
     aws: Aws,
     sources: Vec<LogSource>,
@@ -101,21 +121,27 @@ pub async fn stream_logs(
     follow: bool,
     out: mpsc::Sender<LogEvent>,
 ) {
-    let tags: BTreeMap<(String, String), Arc<str>> = sources
-        .iter()
-        .map(|s| {
-            (
-                (s.group.clone(), s.stream.clone()),
-                Arc::from(s.tag.as_str()),
-            )
-        })
-        .collect();
-    let mut cursor = Cursor::default();
+    let tags: Tags = Arc::new(
+        sources
+            .iter()
+            .map(|s| {
+                (
+                    (s.group.clone(), s.stream.clone()),
+                    Arc::from(s.tag.as_str()),
+                )
+            })
+            .collect(),
+    );
+    let mut groups: BTreeMap<String, (Option<String>, Vec<String>, Cursor)> = BTreeMap::new();
     for source in &sources {
+        let group = groups
+            .entry(source.group.clone())
+            .or_insert_with(|| (source.group_arn.clone(), Vec::new(), Cursor::default()));
+        group.1.push(source.stream.clone());
         match newest(&aws, source, tail, since).await {
             Ok(events) => {
                 for event in &events {
-                    cursor.saw(event);
+                    group.2.saw(event);
                 }
                 if !send(&out, &tags, &source.group, events).await {
                     return;
@@ -130,38 +156,128 @@ pub async fn stream_logs(
         let _ = out.send(LogEvent::End).await;
         return;
     }
-    let mut groups: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for source in &sources {
-        groups
-            .entry(&source.group)
-            .or_default()
-            .push(&source.stream);
+    let mut followers = tokio::task::JoinSet::new();
+    for (group, (arn, streams, cursor)) in groups {
+        followers.spawn(follow_group(
+            aws.clone(),
+            group,
+            arn,
+            streams,
+            cursor,
+            tags.clone(),
+            out.clone(),
+        ));
+    }
+    while followers.join_next().await.is_some() {}
+}
+
+/// Follows one log group's streams: Live Tail when it can (events within a second or two),
+/// FilterLogEvents polling otherwise.
+async fn follow_group(
+    aws: Aws,
+    group: String,
+    arn: Option<String>,
+    streams: Vec<String>,
+    mut cursor: Cursor,
+    tags: Tags,
+    out: mpsc::Sender<LogEvent>,
+) {
+    if let Some(arn) = &arn
+        && streams.len() <= STREAMS_PER_CALL
+    {
+        match live_tail(&aws, &group, arn, &streams, &mut cursor, &tags, &out).await {
+            Ok(()) => return,
+            Err(error) => {
+                let message = format!(
+                    "Live Tail unavailable for {group} ({error}); polling every {} s",
+                    POLL_EVERY.as_secs()
+                );
+                if out.send(LogEvent::Error(message)).await.is_err() {
+                    return;
+                }
+            }
+        }
     }
     let mut failing = false;
     loop {
         tokio::time::sleep(POLL_EVERY).await;
-        for (group, streams) in &groups {
-            for chunk in streams.chunks(STREAMS_PER_CALL) {
-                match newer(&aws, group, chunk, &mut cursor).await {
-                    Ok(events) => {
-                        if failing {
-                            failing = false;
-                            let _ = out
-                                .send(LogEvent::Error("logs are flowing again".into()))
-                                .await;
-                        }
-                        if !send(&out, &tags, group, events).await {
-                            return;
-                        }
+        for chunk in streams.chunks(STREAMS_PER_CALL) {
+            match newer(&aws, &group, chunk, &mut cursor).await {
+                Ok(events) => {
+                    if failing {
+                        failing = false;
+                        let _ = out
+                            .send(LogEvent::Error(format!("{group}: logs are flowing again")))
+                            .await;
                     }
-                    Err(error) if !failing => {
-                        failing = true;
-                        let message = format!("{error}; retrying every {}s", POLL_EVERY.as_secs());
-                        if out.send(LogEvent::Error(message)).await.is_err() {
-                            return;
-                        }
+                    if !send(&out, &tags, &group, events).await {
+                        return;
                     }
-                    Err(_) => {}
+                }
+                Err(error) if !failing => {
+                    failing = true;
+                    let message = format!("{error}; retrying every {} s", POLL_EVERY.as_secs());
+                    if out.send(LogEvent::Error(message)).await.is_err() {
+                        return;
+                    }
+                }
+                Err(_) => {}
+            }
+        }
+    }
+}
+
+/// Live Tail sessions on the group's streams, one after another (a session ends after at
+/// most three hours). Returns Ok when the receiver is gone, the error when a session cannot
+/// start or breaks.
+async fn live_tail(
+    aws: &Aws,
+    group: &str,
+    arn: &str,
+    streams: &[String],
+    cursor: &mut Cursor,
+    tags: &Tags,
+    out: &mpsc::Sender<LogEvent>,
+) -> Result<(), EcsError> {
+    use aws_sdk_cloudwatchlogs::types::StartLiveTailResponseStream;
+    loop {
+        let mut session = aws
+            .logs
+            .start_live_tail()
+            .log_group_identifiers(arn)
+            .set_log_stream_names(Some(streams.to_vec()))
+            .send()
+            .await
+            .map_err(failed("StartLiveTail"))?;
+        loop {
+            match session.response_stream.recv().await {
+                Ok(Some(StartLiveTailResponseStream::SessionUpdate(update))) => {
+                    let mut events: Vec<Event> = update
+                        .session_results()
+                        .iter()
+                        .map(|e| Event {
+                            stream: e.log_stream_name().unwrap_or_default().to_string(),
+                            timestamp: e.timestamp.unwrap_or_default(),
+                            message: e.message().unwrap_or_default().to_string(),
+                        })
+                        .filter(|e| cursor.is_new(e))
+                        .collect();
+                    events.sort_by_key(|e| e.timestamp);
+                    for event in &events {
+                        cursor.saw(event);
+                    }
+                    cursor.start();
+                    if !send(out, tags, group, events).await {
+                        return Ok(());
+                    }
+                }
+                Ok(Some(_)) => {}
+                Ok(None) => break,
+                Err(error) => {
+                    return Err(EcsError::Call {
+                        call: "StartLiveTail",
+                        message: aws_sdk_ecs::error::DisplayErrorContext(&error).to_string(),
+                    });
                 }
             }
         }
@@ -241,14 +357,14 @@ async fn newest(
 async fn newer(
     aws: &Aws,
     group: &str,
-    streams: &[&str],
+    streams: &[String],
     cursor: &mut Cursor,
 ) -> Result<Vec<Event>, EcsError> {
     let mut request = aws
         .logs
         .filter_log_events()
         .log_group_name(group)
-        .set_log_stream_names(Some(streams.iter().map(|s| s.to_string()).collect()));
+        .set_log_stream_names(Some(streams.to_vec()));
     if let Some(start) = cursor.start() {
         request = request.start_time(start);
     }
@@ -317,6 +433,24 @@ mod tests {
             timestamp,
             message: message.into(),
         }
+    }
+
+    #[test]
+    fn a_group_arn_takes_the_tasks_partition_and_account() {
+        let logs = AwsLogs {
+            group: "/ecs/web-prod".into(),
+            region: Some("eu-north-1".into()),
+            stream_prefix: Some("ecs".into()),
+        };
+        assert_eq!(
+            group_arn(
+                "arn:aws:ecs:eu-north-1:891459268445:task/dotkom/0f4a",
+                &logs
+            )
+            .as_deref(),
+            Some("arn:aws:logs:eu-north-1:891459268445:log-group:/ecs/web-prod")
+        );
+        assert_eq!(group_arn("not-an-arn", &logs), None);
     }
 
     #[test]

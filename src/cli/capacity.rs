@@ -1,0 +1,175 @@
+//! `dokk capacity [--scale SERVICE=N ...] [--json]`: allocated, used and what still fits, and
+//! whether a scale-up fits — a gate for CI before an event. Exit 0 fits, 1 does not, 2 bad input.
+
+use std::io::Write;
+
+use crate::capacity::{self, Report};
+use crate::config::Context;
+use crate::ui::format::{bar, bytes};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct CapacityArgs {
+    /// Scale a service to N replicas (tasks) in the what-if; repeat for several.
+    #[arg(long = "scale", value_name = "SERVICE=N")]
+    pub scale: Vec<String>,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CapacityError {
+    /// Bad input: exit code 2.
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// Prints the report; returns whether everything fits.
+pub async fn run_capacity(
+    context: &Context,
+    args: &CapacityArgs,
+    out: &mut impl Write,
+) -> Result<bool, CapacityError> {
+    let scale = args
+        .scale
+        .iter()
+        .map(|s| capacity::parse_scale(s))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(CapacityError::Usage)?;
+    let report = match &context.ecs {
+        Some(target) => {
+            let data = super::load_cluster(target)
+                .await
+                .map_err(|e| CapacityError::Failed(e.to_string()))?;
+            capacity::ecs(&data, &scale).map_err(CapacityError::Usage)?
+        }
+        None => {
+            let snapshot = super::load_fleet(context).await.map_err(|e| {
+                CapacityError::Failed(format!(
+                    "{e}\n{}",
+                    crate::backend::docker::connection_hint(&context.host)
+                ))
+            })?;
+            capacity::compose(&snapshot, &scale).map_err(CapacityError::Usage)?
+        }
+    };
+    print(out, &report, args.json).map_err(|e| CapacityError::Failed(e.to_string()))?;
+    Ok(report.fits)
+}
+
+fn print(out: &mut impl Write, report: &Report, json: bool) -> std::io::Result<()> {
+    if json {
+        serde_json::to_writer_pretty(&mut *out, report)?;
+        return writeln!(out);
+    }
+    let share = |part: f64, whole: f64| {
+        if whole > 0.0 {
+            part * 100.0 / whole
+        } else {
+            0.0
+        }
+    };
+    let cpu = &report.cpu;
+    let memory = &report.memory;
+    writeln!(
+        out,
+        "CPU     {} allocated {:.2} of {:.2} cores ({:.0}%){}{}",
+        bar(share(cpu.allocated, cpu.capacity), 20),
+        cpu.allocated,
+        cpu.capacity,
+        share(cpu.allocated, cpu.capacity),
+        cpu.used
+            .map(|u| format!(", used {u:.2}"))
+            .unwrap_or_default(),
+        if (cpu.after - cpu.allocated).abs() > 1e-9 {
+            format!(", after scaling {:.2}", cpu.after)
+        } else {
+            String::new()
+        }
+    )?;
+    writeln!(
+        out,
+        "memory  {} allocated {} of {} ({:.0}%){}{}",
+        bar(share(memory.allocated as f64, memory.capacity as f64), 20),
+        bytes(memory.allocated),
+        bytes(memory.capacity),
+        share(memory.allocated as f64, memory.capacity as f64),
+        memory
+            .used
+            .map(|u| format!(", used {}", bytes(u)))
+            .unwrap_or_default(),
+        if memory.after != memory.allocated {
+            format!(", after scaling {}", bytes(memory.after))
+        } else {
+            String::new()
+        }
+    )?;
+    if let Some(units) = &report.ecs {
+        writeln!(
+            out,
+            "ECS     {}/{} CPU units and {}/{} MiB reserved",
+            units.cpu_units.allocated,
+            units.cpu_units.capacity,
+            units.memory_mib.allocated,
+            units.memory_mib.capacity
+        )?;
+    }
+    if !report.zones.is_empty() {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{:<16} {:>22} {:>22}",
+            "AZ", "CPU units resv/reg", "MiB resv/reg"
+        )?;
+        for zone in &report.zones {
+            writeln!(
+                out,
+                "{:<16} {:>22} {:>22}",
+                zone.az,
+                format!("{}/{}", zone.reserved.cpu, zone.registered.cpu),
+                format!("{}/{}", zone.reserved.memory, zone.registered.memory)
+            )?;
+        }
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{:<32} {:>8} {:>10} {:>12} {:>9} {:>8}",
+        "SERVICE", "REPLICAS", "CPU/REPL", "MEM/REPL", "HEADROOM", "SCALE TO"
+    )?;
+    for s in &report.services {
+        writeln!(
+            out,
+            "{:<32} {:>8} {:>10} {:>12} {:>9} {:>8}",
+            s.name,
+            s.replicas,
+            s.cpu_per_replica
+                .map_or("no limit".into(), |c| format!("{c:.2}")),
+            s.memory_per_replica.map_or("no limit".into(), bytes),
+            s.headroom.map_or("-".into(), |h| format!("+{h}")),
+            s.scale_to.map_or(String::new(), |n| n.to_string())
+        )?;
+    }
+    if !report.unlimited.is_empty() {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "without a limit (can take the whole host): {}",
+            report.unlimited.join(", ")
+        )?;
+    }
+    writeln!(out)?;
+    for problem in &report.problems {
+        writeln!(out, "✗ {problem}")?;
+    }
+    if report.fits {
+        writeln!(out, "✓ fits")?;
+    } else if let Some(n) = report.nodes_needed.filter(|n| *n > 0) {
+        writeln!(out, "✗ does not fit: {n} more node(s) needed")?;
+    } else {
+        writeln!(out, "✗ does not fit")?;
+    }
+    Ok(())
+}
