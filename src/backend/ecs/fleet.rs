@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use aws_sdk_ecs::types::{ContainerInstance, TaskDefinition};
 use chrono::{DateTime, Utc};
 
-use super::{Aws, EcsError, every_item, failed, last_segment, to_chrono};
+use super::{Aws, EcsError, every_item, failed, in_batches, last_segment, to_chrono};
 use crate::model::Env;
 
 const SERVICES_PER_CALL: usize = 10;
@@ -130,18 +130,18 @@ pub async fn load_services(
             .send(),
     )
     .await?;
-    let mut described = Vec::with_capacity(arns.len());
-    for chunk in arns.chunks(SERVICES_PER_CALL) {
-        let output = aws
-            .ecs
-            .describe_services()
-            .cluster(cluster)
-            .set_services(Some(chunk.to_vec()))
-            .send()
-            .await
-            .map_err(failed("DescribeServices"))?;
-        described.extend(output.services.unwrap_or_default());
-    }
+    let described: Vec<aws_sdk_ecs::types::Service> =
+        in_batches("DescribeServices", &arns, SERVICES_PER_CALL, |chunk| {
+            aws.ecs
+                .describe_services()
+                .cluster(cluster)
+                .set_services(Some(chunk))
+                .send()
+        })
+        .await?
+        .into_iter()
+        .flat_map(|output| output.services.unwrap_or_default())
+        .collect();
     for service in &described {
         if let Some(arn) = service.task_definition() {
             task_definition(aws, arn, definitions).await?;
@@ -269,18 +269,22 @@ pub async fn load_nodes(aws: &Aws, cluster: &str) -> Result<Vec<EcsNode>, EcsErr
             .send(),
     )
     .await?;
-    let mut nodes = Vec::with_capacity(arns.len());
-    for chunk in arns.chunks(INSTANCES_PER_CALL) {
-        let output = aws
-            .ecs
-            .describe_container_instances()
-            .cluster(cluster)
-            .set_container_instances(Some(chunk.to_vec()))
-            .send()
-            .await
-            .map_err(failed("DescribeContainerInstances"))?;
-        nodes.extend(output.container_instances().iter().map(node));
-    }
+    let mut nodes: Vec<EcsNode> = in_batches(
+        "DescribeContainerInstances",
+        &arns,
+        INSTANCES_PER_CALL,
+        |chunk| {
+            aws.ecs
+                .describe_container_instances()
+                .cluster(cluster)
+                .set_container_instances(Some(chunk))
+                .send()
+        },
+    )
+    .await?
+    .iter()
+    .flat_map(|output| output.container_instances().iter().map(node))
+    .collect();
     nodes.sort_by(|a, b| {
         (&a.availability_zone, &a.instance_id).cmp(&(&b.availability_zone, &b.instance_id))
     });

@@ -101,6 +101,38 @@ where
         .map_err(failed(call))
 }
 
+/// How many describe calls of one refresh are in flight at once: a refresh of 2,000 services
+/// is 200 DescribeServices calls, too slow one after another, and still gentle on the API.
+const IN_FLIGHT: usize = 8;
+
+/// A describe call over `items` in batches of `size`, up to `IN_FLIGHT` at once; the outputs
+/// in the order of the batches.
+pub async fn in_batches<O, E, F, Fut>(
+    call: &'static str,
+    items: &[String],
+    size: usize,
+    send: F,
+) -> Result<Vec<O>, EcsError>
+where
+    F: Fn(Vec<String>) -> Fut,
+    Fut: std::future::Future<
+            Output = Result<O, aws_smithy_runtime_api::client::result::SdkError<E, HttpResponse>>,
+        >,
+    E: std::error::Error + ProvideErrorMetadata + 'static,
+{
+    use futures_util::{StreamExt, TryStreamExt};
+    // Built up front: the stream then owns its futures and borrows nothing.
+    let calls: Vec<Fut> = items
+        .chunks(size)
+        .map(|chunk| send(chunk.to_vec()))
+        .collect();
+    futures_util::stream::iter(calls)
+        .buffered(IN_FLIGHT)
+        .try_collect()
+        .await
+        .map_err(failed(call))
+}
+
 /// The clients of one context, built from one AWS configuration (profile, region, endpoint)
 /// and sharing one request counter.
 #[derive(Clone, Debug)]

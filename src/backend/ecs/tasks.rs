@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Aws, EcsError, every_item, failed, family_revision, last_segment, to_chrono};
+use super::{Aws, EcsError, every_item, family_revision, in_batches, last_segment, to_chrono};
 
 const TASKS_PER_CALL: usize = 100;
 
@@ -74,18 +74,17 @@ pub async fn load_tasks(aws: &Aws, cluster: &str) -> Result<Vec<EcsTask>, EcsErr
             .await?,
         );
     }
-    let mut tasks = Vec::with_capacity(arns.len());
-    for chunk in arns.chunks(TASKS_PER_CALL) {
-        let output = aws
-            .ecs
+    let mut tasks: Vec<EcsTask> = in_batches("DescribeTasks", &arns, TASKS_PER_CALL, |chunk| {
+        aws.ecs
             .describe_tasks()
             .cluster(cluster)
-            .set_tasks(Some(chunk.to_vec()))
+            .set_tasks(Some(chunk))
             .send()
-            .await
-            .map_err(failed("DescribeTasks"))?;
-        tasks.extend(output.tasks().iter().map(task));
-    }
+    })
+    .await?
+    .iter()
+    .flat_map(|output| output.tasks().iter().map(task))
+    .collect();
     tasks.sort_by(|a, b| {
         (
             a.service.as_deref(),
