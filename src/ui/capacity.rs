@@ -245,17 +245,24 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
             Line::raw(s.scale_to.map_or(String::new(), |n| format!("→ {n}"))),
         ])
     });
+    let name_width = report
+        .services
+        .iter()
+        .map(|s| s.name.chars().count() as u16)
+        .max()
+        .unwrap_or(10)
+        .clamp(10, 40);
     frame.render_widget(
         Table::new(
             rows,
             [
-                Constraint::Min(20),
+                Constraint::Length(name_width),
                 Constraint::Length(8),
                 Constraint::Length(12),
                 Constraint::Length(12),
                 Constraint::Length(14),
                 Constraint::Length(10),
-                Constraint::Length(8),
+                Constraint::Min(8),
             ],
         )
         .header(header)
