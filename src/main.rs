@@ -42,6 +42,12 @@ enum Command {
     /// What is allocated, used and still fits; `--scale SERVICE=N` asks whether a scale-up
     /// fits (exit 0 fits, 1 does not, 2 bad input).
     Capacity(dokk::cli::CapacityArgs),
+    /// The revisions a service has run, newest first, the live one marked.
+    History(dokk::cli::HistoryArgs),
+    /// Deploy a new image: a new revision copied from the live one, the service pointed at it.
+    Deploy(dokk::cli::DeployArgs),
+    /// Roll back to the previous revision, or any ACTIVE one with --to.
+    Rollback(dokk::cli::RollbackArgs),
     /// ECS Exec into a service's task container (through session-manager-plugin).
     Exec(dokk::cli::ExecArgs),
     /// An SSM session to a node of an ECS cluster (EC2 instance or container instance id).
@@ -164,6 +170,25 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 }
             }
         }
+        Command::History(args) => {
+            let mut out = std::io::stdout().lock();
+            let result = runtime
+                .block_on(dokk::cli::run_history(&context, &args, &mut out))
+                .map(|()| true);
+            Ok(rollout_exit(result))
+        }
+        Command::Deploy(args) => {
+            let mut out = std::io::stdout().lock();
+            Ok(rollout_exit(runtime.block_on(dokk::cli::run_deploy(
+                &context, &args, &mut out,
+            ))))
+        }
+        Command::Rollback(args) => {
+            let mut out = std::io::stdout().lock();
+            Ok(rollout_exit(runtime.block_on(dokk::cli::run_rollback(
+                &context, &args, &mut out,
+            ))))
+        }
         Command::Exec(args) => session_exit(runtime.block_on(dokk::cli::run_exec(&context, &args))),
         Command::Ssm { node } => {
             session_exit(runtime.block_on(dokk::cli::run_ssm(&context, &node)))
@@ -178,6 +203,14 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn rollout_exit(result: Result<bool, dokk::deploy::ecs::DeployError>) -> ExitCode {
+    let (code, message) = dokk::cli::rollout_exit_code(result);
+    if let Some(message) = message {
+        eprintln!("dokk: {message}");
+    }
+    ExitCode::from(code)
 }
 
 fn session_exit(result: Result<(), dokk::cli::SessionCliError>) -> Result<ExitCode, Failure> {

@@ -504,3 +504,173 @@ async fn capacity_reports_the_nodes_and_counts_the_nodes_a_scale_up_needs() {
         "{json:#}"
     );
 }
+
+/// Deploy, rollback and history against moto: a new revision with only the image changed, the
+/// service pointed at it, back again; an INACTIVE revision refused; nothing without a yes;
+/// every mutation in the audit log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploy_and_rollback_move_the_service_between_revisions() {
+    let _moto = common::ecs::exclusive().await;
+    let cluster = format!("deploy-{}", std::process::id());
+    seed(&cluster).await;
+    let dokk = Dokk::new();
+    configure(&dokk, &cluster);
+    let audit = dokk.config().with_file_name("audit.jsonl");
+    let service = "gradestats-web-prod";
+    let run = |args: &[&str]| {
+        let output = dokk
+            .command()
+            .envs(aws_env())
+            .env("DOKK_AUDIT_LOG", &audit)
+            .args(["--context", "aws"])
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("dokk runs");
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).to_string(),
+            String::from_utf8_lossy(&output.stderr).to_string(),
+        )
+    };
+    let client = ecs_client().await;
+    let live = |client: aws_sdk_ecs::Client, cluster: String| async move {
+        let output = client
+            .describe_services()
+            .cluster(cluster)
+            .services(service)
+            .send()
+            .await
+            .expect("describe");
+        let arn = output.services()[0]
+            .task_definition()
+            .unwrap_or_default()
+            .to_string();
+        arn.rsplit('/').next().unwrap_or(&arn).to_string()
+    };
+    assert_eq!(
+        live(client.clone(), cluster.clone()).await,
+        format!("{service}:3")
+    );
+
+    // No terminal and no --yes: refused, nothing registered.
+    let (code, _, stderr) = run(&["deploy", service, "--image", "gradestats-web:v4"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--yes"), "{stderr}");
+    // Read-only: refused before any request.
+    let (code, _, stderr) = run(&["--readonly", "deploy", service, "--image", "x:1", "--yes"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("read-only"), "{stderr}");
+    assert_eq!(
+        live(client.clone(), cluster.clone()).await,
+        format!("{service}:3")
+    );
+
+    let image = "891459268445.dkr.ecr.eu-north-1.amazonaws.com/gradestats-web:v4";
+    let (code, stdout, stderr) = run(&["deploy", service, "--image", image, "--yes", "--json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(report["to"], format!("{service}:4"));
+    assert_eq!(report["from"], format!("{service}:3"));
+    assert_eq!(report["result"], "started");
+    assert_eq!(
+        live(client.clone(), cluster.clone()).await,
+        format!("{service}:4")
+    );
+    let describe = |revision: u32| {
+        let client = client.clone();
+        async move {
+            client
+                .describe_task_definition()
+                .task_definition(format!("{service}:{revision}"))
+                .send()
+                .await
+                .expect("describe")
+                .task_definition()
+                .cloned()
+                .expect("definition")
+        }
+    };
+    let (old, new) = (describe(3).await, describe(4).await);
+    let mut expected = old.container_definitions()[0].clone();
+    expected.image = Some(image.into());
+    assert_eq!(
+        new.container_definitions()[0],
+        expected,
+        "only the image differs"
+    );
+    assert_eq!(new.network_mode(), old.network_mode());
+
+    // Rollback goes to the previous ACTIVE revision.
+    let (code, stdout, stderr) = run(&["rollback", service, "--yes", "--json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(report["to"], format!("{service}:3"));
+    assert_eq!(
+        live(client.clone(), cluster.clone()).await,
+        format!("{service}:3")
+    );
+
+    // An INACTIVE (deregistered) revision is refused and nothing changes.
+    client
+        .deregister_task_definition()
+        .task_definition(format!("{service}:1"))
+        .send()
+        .await
+        .expect("deregister");
+    let (code, _, stderr) = run(&["rollback", service, "--to", "1", "--yes"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("INACTIVE"), "{stderr}");
+    assert_eq!(
+        live(client.clone(), cluster.clone()).await,
+        format!("{service}:3")
+    );
+
+    // History: ACTIVE revisions newest first, the live one marked; :1 is gone from it.
+    let (code, stdout, stderr) = run(&["history", service, "--json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let history: Value = serde_json::from_str(&stdout).expect("JSON");
+    let ids: Vec<&str> = history
+        .as_array()
+        .expect("revisions")
+        .iter()
+        .filter_map(|r| r["id"].as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            format!("{service}:4"),
+            format!("{service}:3"),
+            format!("{service}:2")
+        ]
+    );
+    assert_eq!(history[1]["live"], true);
+    assert_eq!(history[0]["containers"][0]["image"], image);
+
+    // The audit log has the two mutations that were made, and only those.
+    let lines: Vec<Value> = std::fs::read_to_string(&audit)
+        .expect("audit log")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    let made: Vec<(&str, &str, &str)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["action"].as_str().unwrap_or(""),
+                l["from"].as_str().unwrap_or(""),
+                l["to"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    let (three, four) = (format!("{service}:3"), format!("{service}:4"));
+    assert_eq!(
+        made,
+        [
+            ("deploy", three.as_str(), four.as_str()),
+            ("rollback", four.as_str(), three.as_str())
+        ]
+    );
+    assert_eq!(lines[0]["context"], "aws");
+    assert_eq!(lines[0]["result"], "started");
+}

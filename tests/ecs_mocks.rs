@@ -395,3 +395,119 @@ async fn throttled_tasks_show_an_error_while_services_stay_live_then_recover() {
     assert_eq!(describe_definition.num_calls(), 1);
     assert_eq!(metrics.num_calls(), 1);
 }
+
+/// DescribeServices during a rollout to web-prod:9, as ECS answers it at each poll.
+fn rollout(primary: &str, state: &str, reason: &str, running: i32) -> String {
+    format!(
+        r#"{{"failures":[],"services":[{{"serviceArn":"arn:aws:ecs:eu-north-1:891459268445:service/dotkom/web-prod","serviceName":"web-prod","status":"ACTIVE","desiredCount":2,"runningCount":2,"pendingCount":0,"taskDefinition":"arn:aws:ecs:eu-north-1:891459268445:task-definition/{primary}","deployments":[{{"id":"ecs-svc/2","status":"PRIMARY","taskDefinition":"arn:aws:ecs:eu-north-1:891459268445:task-definition/{primary}","desiredCount":2,"pendingCount":0,"runningCount":{running},"failedTasks":0,"rolloutState":"{state}","rolloutStateReason":"{reason}"}}],"events":[{{"id":"e1","createdAt":1.79541006e9,"message":"(service web-prod) {reason}"}}]}}]}}"#
+    )
+}
+
+async fn rollout_client(responses: Vec<String>) -> (Aws, aws_smithy_mocks::Rule) {
+    let mut sequence = mock!(aws_sdk_ecs::Client::describe_services).sequence();
+    for body in responses {
+        sequence = sequence.http_status(200, Some(body));
+    }
+    let describe = sequence.build();
+    let definition = mock!(aws_sdk_ecs::Client::describe_task_definition)
+        .sequence()
+        .http_status(200, Some(DESCRIBE_TASK_DEFINITION.into()))
+        .repeatedly()
+        .build();
+    let mut aws = aws(EcsTarget::default()).await;
+    aws.ecs = mock_client!(
+        aws_sdk_ecs,
+        RuleMode::MatchAny,
+        [&describe, &definition],
+        |c| c.region(aws_sdk_ecs::config::Region::new(REGION))
+    );
+    (aws, describe)
+}
+
+#[tokio::test]
+async fn a_rollout_is_followed_until_ecs_calls_it_completed() {
+    use dokk::deploy::ecs::{Outcome, wait};
+    let (aws, describe) = rollout_client(vec![
+        rollout(
+            "web-prod:9",
+            "IN_PROGRESS",
+            "ECS deployment ecs-svc/2 in progress.",
+            0,
+        ),
+        rollout(
+            "web-prod:9",
+            "IN_PROGRESS",
+            "ECS deployment ecs-svc/2 in progress.",
+            1,
+        ),
+        rollout(
+            "web-prod:9",
+            "COMPLETED",
+            "ECS deployment ecs-svc/2 completed.",
+            2,
+        ),
+    ])
+    .await;
+    let mut seen = Vec::new();
+    let outcome = wait(
+        &aws,
+        "dotkom",
+        "web-prod",
+        "web-prod:9",
+        std::time::Duration::from_millis(1),
+        std::time::Duration::from_secs(30),
+        |s| seen.push(s.deployments[0].running),
+    )
+    .await
+    .expect("wait");
+    assert_eq!(outcome, Outcome::Stable);
+    assert_eq!(seen, [0, 1, 2]);
+    assert_eq!(describe.num_calls(), 3);
+}
+
+#[tokio::test]
+async fn a_failed_rollout_and_a_circuit_breaker_rollback_are_failures_with_the_reason() {
+    use dokk::deploy::ecs::{Outcome, wait};
+    let failed = "ECS deployment circuit breaker: tasks failed to start.";
+    let (aws, _) = rollout_client(vec![
+        rollout("web-prod:9", "IN_PROGRESS", "in progress", 0),
+        rollout("web-prod:9", "FAILED", failed, 0),
+    ])
+    .await;
+    let outcome = wait(
+        &aws,
+        "dotkom",
+        "web-prod",
+        "web-prod:9",
+        std::time::Duration::from_millis(1),
+        std::time::Duration::from_secs(30),
+        |_| {},
+    )
+    .await
+    .expect("wait");
+    assert_eq!(outcome, Outcome::Failed(failed.into()));
+
+    // With rollback enabled on the circuit breaker, ECS itself goes back to :8.
+    let (aws, _) = rollout_client(vec![rollout(
+        "web-prod:8",
+        "IN_PROGRESS",
+        "rolling back",
+        1,
+    )])
+    .await;
+    let outcome = wait(
+        &aws,
+        "dotkom",
+        "web-prod",
+        "web-prod:9",
+        std::time::Duration::from_millis(1),
+        std::time::Duration::from_secs(30),
+        |_| {},
+    )
+    .await
+    .expect("wait");
+    assert!(
+        matches!(&outcome, Outcome::Failed(reason) if reason.contains("web-prod:8")),
+        "{outcome:?}"
+    );
+}

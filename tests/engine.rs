@@ -311,13 +311,13 @@ async fn churn_leaves_no_stats_stream_behind() {
 
 /// Every running container's CPU (cores) and memory (bytes) limits as `docker inspect` has
 /// them, and the names of those without one.
-fn engine_limits() -> (f64, u64, Vec<String>) {
+fn engine_limits() -> (f64, u64, Vec<String>, u64) {
     let ids = docker_ok(&["ps", "-q", "--no-trunc"]);
-    let (mut cpu, mut memory, mut unlimited) = (0.0, 0u64, Vec::new());
+    let (mut cpu, mut memory, mut unlimited, mut reserved) = (0.0, 0u64, Vec::new(), 0u64);
     for id in ids.lines().filter(|l| !l.is_empty()) {
         let fields = inspect(
             id,
-            "{{.HostConfig.NanoCpus}} {{.HostConfig.CpuQuota}} {{.HostConfig.CpuPeriod}} {{.HostConfig.Memory}} {{.Name}}",
+            "{{.HostConfig.NanoCpus}} {{.HostConfig.CpuQuota}} {{.HostConfig.CpuPeriod}} {{.HostConfig.Memory}} {{.Name}} {{.HostConfig.MemoryReservation}}",
         );
         let parts: Vec<&str> = fields.split_whitespace().collect();
         let number = |i: usize| {
@@ -334,6 +334,7 @@ fn engine_limits() -> (f64, u64, Vec<String>) {
             None
         };
         let bytes = (number(3) > 0).then_some(number(3) as u64);
+        reserved += number(5).max(0) as u64;
         cpu += cores.unwrap_or(0.0);
         memory += bytes.unwrap_or(0);
         if cores.is_none() || bytes.is_none() {
@@ -347,7 +348,7 @@ fn engine_limits() -> (f64, u64, Vec<String>) {
         }
     }
     unlimited.sort();
-    (cpu, memory, unlimited)
+    (cpu, memory, unlimited, reserved)
 }
 
 fn capacity(dokk: &Dokk, scale: &[&str]) -> (Option<i32>, Value) {
@@ -391,7 +392,8 @@ fn capacity_sums_limits_as_docker_inspect_and_gates_a_scale_up() {
         if before != after {
             continue;
         }
-        let (cpu, memory, unlimited) = before;
+        let (cpu, memory, unlimited, reserved) = before;
+        assert_eq!(json["memory_reservations"], reserved, "{json:#}");
         assert!(
             (json["cpu"]["allocated"].as_f64().unwrap_or(-1.0) - cpu).abs() < 1e-6,
             "{json:#}"

@@ -21,6 +21,8 @@ pub struct Totals<T> {
     pub allocated: T,
     /// `None` when nothing measured it.
     pub used: Option<T>,
+    /// The highest `used` over the sampled window, when more than one sample was taken.
+    pub peak: Option<T>,
     /// After the requested scaling (equals `allocated` without one).
     pub after: T,
 }
@@ -73,6 +75,9 @@ pub struct Report {
     pub services: Vec<ServiceRoom>,
     /// Containers or services without a limit: they can take the whole host.
     pub unlimited: Vec<String>,
+    /// Compose: the sum of the running containers' memory reservations (soft limits), bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_reservations: Option<u64>,
     /// More nodes of the current size the scaling needs; `None` when a task fits on no node
     /// of that size. Always 0 on a single Compose host.
     pub nodes_needed: Option<u32>,
@@ -192,16 +197,26 @@ pub fn compose(snapshot: &FleetSnapshot, scale: &[(String, u32)]) -> Result<Repo
             capacity: capacity_cpu,
             allocated: allocation.cpu_limit_cores,
             used: (!snapshot.usage.is_empty()).then_some(allocation.cpu_used_percent / 100.0),
+            peak: None,
             after: cpu_after,
         },
         memory: Totals {
             capacity: host.memory_bytes,
             allocated: allocation.memory_limit_bytes,
             used: (!snapshot.usage.is_empty()).then_some(allocation.memory_used_bytes),
+            peak: None,
             after: memory_after,
         },
         services: rooms,
         unlimited: allocation.unlimited,
+        memory_reservations: Some(
+            snapshot
+                .containers
+                .iter()
+                .filter(|c| c.is_running())
+                .filter_map(|c| c.limits.memory_reservation_bytes)
+                .sum(),
+        ),
         nodes_needed: Some(0),
         ecs: None,
         nodes: Vec::new(),
@@ -367,28 +382,33 @@ pub fn ecs(data: &ClusterData, scale: &[(String, u32)]) -> Result<Report, String
             capacity: registered_cpu as f64 / 1024.0,
             allocated: reserved_cpu as f64 / 1024.0,
             used: measured.then_some(used_cpu),
+            peak: None,
             after: after_cpu as f64 / 1024.0,
         },
         memory: Totals {
             capacity: registered_memory.max(0) as u64 * MIB,
             allocated: reserved_memory.max(0) as u64 * MIB,
             used: measured.then_some(used_memory),
+            peak: None,
             after: after_memory.max(0) as u64 * MIB,
         },
         services: rooms,
         unlimited,
+        memory_reservations: None,
         nodes_needed: needed,
         ecs: Some(EcsUnits {
             cpu_units: Totals {
                 capacity: registered_cpu,
                 allocated: reserved_cpu,
                 used: measured.then_some((used_cpu * 1024.0) as i64),
+                peak: None,
                 after: after_cpu,
             },
             memory_mib: Totals {
                 capacity: registered_memory,
                 allocated: reserved_memory,
                 used: measured.then_some((used_memory / MIB) as i64),
+                peak: None,
                 after: after_memory,
             },
         }),

@@ -12,6 +12,10 @@ pub struct CapacityArgs {
     /// Scale a service to N replicas (tasks) in the what-if; repeat for several.
     #[arg(long = "scale", value_name = "SERVICE=N")]
     pub scale: Vec<String>,
+    /// Compose: sample usage for this long (e.g. 30s) and report the peak beside the last
+    /// sample. (ECS usage comes from CloudWatch's one-minute datapoints.)
+    #[arg(long)]
+    pub window: Option<humantime::Duration>,
     /// Machine-readable output.
     #[arg(long)]
     pub json: bool,
@@ -52,11 +56,38 @@ pub async fn run_capacity(
                     crate::backend::docker::connection_hint(&context.host)
                 ))
             })?;
-            capacity::compose(&snapshot, &scale).map_err(CapacityError::Usage)?
+            let mut report = capacity::compose(&snapshot, &scale).map_err(CapacityError::Usage)?;
+            if let Some(window) = args.window {
+                let (cpu, memory) = peak_usage(context, &snapshot, window.into()).await?;
+                report.cpu.peak = Some(cpu.max(report.cpu.used.unwrap_or(0.0)));
+                report.memory.peak = Some(memory.max(report.memory.used.unwrap_or(0)));
+            }
+            report
         }
     };
     print(out, &report, args.json).map_err(|e| CapacityError::Failed(e.to_string()))?;
     Ok(report.fits)
+}
+
+/// The highest fleet-wide CPU (cores) and memory (bytes) over `window`, sampling again and
+/// again (each sample spans about a second, as `docker stats` does).
+async fn peak_usage(
+    context: &Context,
+    snapshot: &crate::model::FleetSnapshot,
+    window: std::time::Duration,
+) -> Result<(f64, u64), CapacityError> {
+    use crate::backend::docker;
+    let client = docker::connect(&context.host)
+        .await
+        .map_err(|e| CapacityError::Failed(e.to_string()))?;
+    let started = std::time::Instant::now();
+    let (mut cpu, mut memory) = (0.0f64, 0u64);
+    while started.elapsed() < window {
+        let usage = docker::sample_usage(&client, &snapshot.containers).await;
+        cpu = cpu.max(usage.values().map(|u| u.cpu_percent).sum::<f64>() / 100.0);
+        memory = memory.max(usage.values().map(|u| u.memory_bytes).sum());
+    }
+    Ok((cpu, memory))
 }
 
 fn print(out: &mut impl Write, report: &Report, json: bool) -> std::io::Result<()> {
@@ -106,6 +137,13 @@ fn print(out: &mut impl Write, report: &Report, json: bool) -> std::io::Result<(
             String::new()
         }
     )?;
+    if let Some(reserved) = report.memory_reservations.filter(|r| *r > 0) {
+        writeln!(
+            out,
+            "        memory reservations (soft limits) sum to {}",
+            bytes(reserved)
+        )?;
+    }
     if let Some(units) = &report.ecs {
         writeln!(
             out,

@@ -1,12 +1,17 @@
 //! Non-interactive subcommands: the same engine as the console, for scripts and CI.
 
 mod capacity;
+mod deploy;
 mod ecs;
 mod logs;
 mod session;
 mod status;
 
 pub use capacity::{CapacityArgs, CapacityError, run_capacity};
+pub use deploy::{
+    DeployArgs, HistoryArgs, RollbackArgs, exit_code as rollout_exit_code, run_deploy, run_history,
+    run_rollback,
+};
 pub use ecs::{EcsStatusJson, ecs_status_json, load_cluster, print_ecs_status};
 pub use logs::{LogsArgs, LogsError, parse_since, run_logs};
 pub use session::{ExecArgs, SessionCliError, run_exec, run_ssm};

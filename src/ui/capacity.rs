@@ -63,7 +63,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         report.nodes.len() as u16 + 3
     };
     let [totals, verdict, services, nodes_area] = Layout::vertical([
-        Constraint::Length(4),
+        Constraint::Length(5),
         Constraint::Length(verdict_lines + 1),
         Constraint::Min(3),
         Constraint::Length(nodes),
@@ -151,6 +151,15 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
             ),
         ]),
     ];
+    if let Some(reserved) = report.memory_reservations.filter(|r| *r > 0) {
+        lines.push(Line::styled(
+            format!(
+                "        memory reservations (soft limits) sum to {}",
+                bytes(reserved)
+            ),
+            muted(theme),
+        ));
+    }
     if let Some(units) = &report.ecs {
         lines.push(Line::styled(
             format!(

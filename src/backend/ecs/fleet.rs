@@ -176,7 +176,7 @@ pub async fn task_definition<'a>(
     Ok(definitions.get(arn))
 }
 
-fn service(s: &aws_sdk_ecs::types::Service, definition: Option<&TaskDefinition>) -> EcsService {
+pub fn service(s: &aws_sdk_ecs::types::Service, definition: Option<&TaskDefinition>) -> EcsService {
     let name = s.service_name().unwrap_or_default().to_string();
     EcsService {
         env: Env::split(&name).1,

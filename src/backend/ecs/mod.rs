@@ -16,8 +16,8 @@ mod watcher;
 pub use calls::CallCounter;
 pub use data::{ClusterData, reserved};
 pub use fleet::{
-    AwsLogs, ContainerSpec, EcsDeployment, EcsEvent, EcsNode, EcsService, family_revision,
-    load_nodes, load_services,
+    AwsLogs, ContainerSpec, EcsDeployment, EcsEvent, EcsNode, EcsService, TaskDefinitions,
+    family_revision, load_nodes, load_services, service, task_definition,
 };
 pub use metrics::{ServiceMetrics, load_metrics};
 pub use targets::{TargetHealth, load_target_health};

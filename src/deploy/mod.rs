@@ -1,0 +1,205 @@
+//! Deploys and rollbacks: a service's revisions (history), what differs between two of them,
+//! and the audit log every mutation is appended to. The platform-specific steps are in
+//! `ecs`; this module holds what both backends share.
+
+pub mod ecs;
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// One revision a service can run, reduced to what a person compares before acting.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Revision {
+    /// `family:3` (ECS) or an image reference (Compose).
+    pub id: String,
+    pub number: Option<i32>,
+    pub status: String,
+    pub registered_at: Option<DateTime<Utc>>,
+    /// Who registered it, as the platform records it.
+    pub registered_by: Option<String>,
+    /// Is this what the service runs now?
+    pub live: bool,
+    /// Is a deployment of the service using it (the old one during a rollout)?
+    pub in_deployment: bool,
+    pub containers: Vec<ContainerRevision>,
+    pub cpu: Option<String>,
+    pub memory: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ContainerRevision {
+    pub name: String,
+    pub image: String,
+    /// Variable names only: values may be secrets.
+    pub env_names: Vec<String>,
+    pub cpu: i32,
+    pub memory: Option<i32>,
+    pub ports: Vec<String>,
+    pub health_check: Vec<String>,
+    pub command: Vec<String>,
+}
+
+/// What differs between two revisions, one line a change.
+pub fn diff(from: &Revision, to: &Revision) -> Vec<String> {
+    let mut changes = Vec::new();
+    if from.cpu != to.cpu {
+        changes.push(format!(
+            "task cpu: {} → {}",
+            from.cpu.as_deref().unwrap_or("-"),
+            to.cpu.as_deref().unwrap_or("-")
+        ));
+    }
+    if from.memory != to.memory {
+        changes.push(format!(
+            "task memory: {} → {}",
+            from.memory.as_deref().unwrap_or("-"),
+            to.memory.as_deref().unwrap_or("-")
+        ));
+    }
+    for new in &to.containers {
+        let Some(old) = from.containers.iter().find(|c| c.name == new.name) else {
+            changes.push(format!("container {} added ({})", new.name, new.image));
+            continue;
+        };
+        let name = &new.name;
+        if old.image != new.image {
+            changes.push(format!("{name} image: {} → {}", old.image, new.image));
+        }
+        for added in new.env_names.iter().filter(|n| !old.env_names.contains(n)) {
+            changes.push(format!("{name} env: + {added}"));
+        }
+        for removed in old.env_names.iter().filter(|n| !new.env_names.contains(n)) {
+            changes.push(format!("{name} env: − {removed}"));
+        }
+        if old.cpu != new.cpu {
+            changes.push(format!("{name} cpu: {} → {}", old.cpu, new.cpu));
+        }
+        if old.memory != new.memory {
+            changes.push(format!(
+                "{name} memory: {} → {}",
+                old.memory.map_or("-".into(), |m| m.to_string()),
+                new.memory.map_or("-".into(), |m| m.to_string())
+            ));
+        }
+        if old.ports != new.ports {
+            changes.push(format!(
+                "{name} ports: {} → {}",
+                old.ports.join(","),
+                new.ports.join(",")
+            ));
+        }
+        if old.health_check != new.health_check {
+            changes.push(format!(
+                "{name} health check: {} → {}",
+                old.health_check.join(" "),
+                new.health_check.join(" ")
+            ));
+        }
+        if old.command != new.command {
+            changes.push(format!(
+                "{name} command: {} → {}",
+                old.command.join(" "),
+                new.command.join(" ")
+            ));
+        }
+    }
+    for old in from
+        .containers
+        .iter()
+        .filter(|o| !to.containers.iter().any(|n| n.name == o.name))
+    {
+        changes.push(format!("container {} removed", old.name));
+    }
+    changes
+}
+
+/// One line of the audit log.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditEntry<'a> {
+    pub time: DateTime<Utc>,
+    pub user: String,
+    pub context: &'a str,
+    pub action: &'a str,
+    pub service: &'a str,
+    pub from: &'a str,
+    pub to: &'a str,
+    pub result: &'a str,
+}
+
+/// `audit.jsonl` in dokk's data dir (`DOKK_AUDIT_LOG` moves it).
+pub fn audit_path() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("DOKK_AUDIT_LOG") {
+        return Some(PathBuf::from(path));
+    }
+    directories::ProjectDirs::from("", "", "dokk").map(|d| d.data_dir().join("audit.jsonl"))
+}
+
+pub fn current_user() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// Appends one mutation to the audit log.
+pub fn audit(entry: &AuditEntry) -> std::io::Result<()> {
+    let path =
+        audit_path().ok_or_else(|| std::io::Error::other("no data dir for the audit log"))?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)?;
+    let mut line = serde_json::to_vec(entry).map_err(std::io::Error::other)?;
+    line.push(b'\n');
+    file.write_all(&line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn revision(image: &str, env: &[&str], memory: Option<i32>) -> Revision {
+        Revision {
+            id: "web:1".into(),
+            number: Some(1),
+            status: "ACTIVE".into(),
+            registered_at: None,
+            registered_by: None,
+            live: false,
+            in_deployment: false,
+            containers: vec![ContainerRevision {
+                name: "web".into(),
+                image: image.into(),
+                env_names: env.iter().map(|s| s.to_string()).collect(),
+                cpu: 256,
+                memory,
+                ports: vec!["3000/tcp".into()],
+                health_check: Vec::new(),
+                command: Vec::new(),
+            }],
+            cpu: Some("256".into()),
+            memory: Some("512".into()),
+        }
+    }
+
+    #[test]
+    fn the_diff_names_images_env_names_and_sizes_never_values() {
+        let from = revision("web:v1", &["DATABASE_URL", "OLD"], Some(512));
+        let to = revision("web:v2", &["DATABASE_URL", "NEW"], Some(1024));
+        assert_eq!(
+            diff(&from, &to),
+            [
+                "web image: web:v1 → web:v2",
+                "web env: + NEW",
+                "web env: − OLD",
+                "web memory: 512 → 1024",
+            ]
+        );
+        assert!(diff(&from, &from).is_empty());
+    }
+}
