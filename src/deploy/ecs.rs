@@ -149,7 +149,7 @@ pub async fn history(
             revisions.push(revision(definition, &live));
         }
     }
-    revisions.sort_by(|a, b| b.number.cmp(&a.number));
+    revisions.sort_by_key(|r| std::cmp::Reverse(r.number));
     Ok((live, revisions))
 }
 
