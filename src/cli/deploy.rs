@@ -101,6 +101,9 @@ pub async fn run_history(
     args: &HistoryArgs,
     out: &mut impl Write,
 ) -> Result<(), DeployError> {
+    if context.ecs.is_none() {
+        return super::compose_deploy::history(context, &args.service, args.json, out).await;
+    }
     let (aws, cluster) = connect(context).await?;
     let (_, revisions) = ecs_deploy::history(&aws, &cluster, &args.service).await?;
     let io = |e: std::io::Error| DeployError::Failed(e.to_string());
@@ -326,6 +329,19 @@ pub async fn run_deploy(
             service: args.service.clone(),
         })
         .map_err(|e| DeployError::Refused(e.to_string()))?;
+    if context.ecs.is_none() {
+        let r = &args.rollout;
+        return super::compose_deploy::roll(
+            context,
+            "deploy",
+            &args.service,
+            Some(&args.image),
+            r.yes,
+            r.json,
+            out,
+        )
+        .await;
+    }
     let (aws, cluster) = connect(context).await?;
     let plan = ecs_deploy::plan_deploy(
         &aws,
@@ -364,6 +380,20 @@ pub async fn run_rollback(
             service: args.service.clone(),
         })
         .map_err(|e| DeployError::Refused(e.to_string()))?;
+    if context.ecs.is_none() {
+        let r = &args.rollout;
+        let to = args.to.as_deref();
+        return super::compose_deploy::roll(
+            context,
+            "rollback",
+            &args.service,
+            to,
+            r.yes,
+            r.json,
+            out,
+        )
+        .await;
+    }
     let (aws, cluster) = connect(context).await?;
     let (_, from, to) =
         ecs_deploy::prepare_rollback(&aws, &cluster, &args.service, args.to.as_deref()).await?;

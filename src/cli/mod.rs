@@ -1,6 +1,7 @@
 //! Non-interactive subcommands: the same engine as the console, for scripts and CI.
 
 mod capacity;
+mod compose_deploy;
 mod deploy;
 mod ecs;
 mod logs;

@@ -2,6 +2,7 @@
 //! and the audit log every mutation is appended to. The platform-specific steps are in
 //! `ecs`; this module holds what both backends share.
 
+pub mod compose;
 pub mod ecs;
 
 use std::io::Write;

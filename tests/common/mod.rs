@@ -39,6 +39,29 @@ pub fn ensure_image() {
     });
 }
 
+/// `dokk-deploy-test:TAG`, built from the busybox image with `/version` holding TAG and, when
+/// `healthy`, the `/ok` file the deploy tests' health check looks for.
+pub fn version_image(tag: &str, healthy: bool) -> String {
+    ensure_image();
+    let name = format!("dokk-deploy-test:{tag}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ok = if healthy { " && touch /ok" } else { "" };
+    let dockerfile = format!("FROM {IMAGE}\nRUN echo {tag} > /version{ok}\n");
+    std::fs::write(dir.path().join("Dockerfile"), dockerfile).expect("Dockerfile");
+    let output = Command::new("docker")
+        .env("DOCKER_BUILDKIT", "0")
+        .args(["build", "-q", "-t", &name])
+        .arg(dir.path())
+        .output()
+        .expect("docker build");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    name
+}
+
 /// An image with busybox at /busybox and nothing else: no shell on the PATH.
 pub fn image_without_shell() -> String {
     const NAME: &str = "dokk-test-noshell:latest";
@@ -104,6 +127,18 @@ impl Project {
 
     /// Starts replica `number` of `service` with extra `docker run` arguments and a command.
     pub fn run(&self, service: &str, number: u32, args: &[&str], command: &[&str]) -> String {
+        self.run_image(service, number, args, IMAGE, command)
+    }
+
+    /// As `run`, with another image.
+    pub fn run_image(
+        &self,
+        service: &str,
+        number: u32,
+        args: &[&str],
+        image: &str,
+        command: &[&str],
+    ) -> String {
         let name = format!("{}-{service}-{number}", self.name);
         let project = format!("com.docker.compose.project={}", self.name);
         let service_label = format!("com.docker.compose.service={service}");
@@ -123,7 +158,7 @@ impl Project {
             "com.docker.compose.oneoff=False",
         ];
         full.extend_from_slice(args);
-        full.push(IMAGE);
+        full.push(image);
         full.extend_from_slice(command);
         docker_ok(&full)
     }

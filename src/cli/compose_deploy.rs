@@ -1,0 +1,270 @@
+//! `dokk deploy`, `dokk rollback` and `dokk history` on a Compose host: the images a service
+//! has run (from the audit log dokk keeps, and the engine's images), and health-gated
+//! replica-by-replica recreation with automatic revert.
+
+use std::io::Write;
+use std::time::Duration;
+
+use bollard::Docker;
+
+use crate::backend::docker;
+use crate::config::Context;
+use crate::deploy::compose::{ServiceOutcome, check_image, deploy_service};
+use crate::deploy::ecs::DeployError;
+use crate::deploy::{AuditEntry, audit, audit_path, current_user};
+use crate::model::group_services;
+
+/// How long one replica may take to turn healthy.
+const REPLICA_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The service's running replicas in replica order: (container id, image reference).
+async fn replicas(
+    context: &Context,
+    service: &str,
+) -> Result<(Docker, String, Vec<(String, String)>), DeployError> {
+    let engine = |e: docker::DockerError| {
+        DeployError::Failed(format!("{e}\n{}", docker::connection_hint(&context.host)))
+    };
+    let client = docker::connect(&context.host).await.map_err(engine)?;
+    let ids = docker::list_ids(&client, &context.host)
+        .await
+        .map_err(engine)?;
+    let containers = docker::inspect_all(&client, &context.host, ids.into_iter().map(|(id, _)| id))
+        .await
+        .map_err(engine)?;
+    let services = group_services(&containers, &Default::default());
+    let matching: Vec<_> = services
+        .iter()
+        .filter(|s| {
+            s.key.project.is_some() && (s.key.name == service || s.key.qualified() == service)
+        })
+        .collect();
+    let found = match matching.as_slice() {
+        [one] => *one,
+        [] => {
+            let known: Vec<String> = services
+                .iter()
+                .filter(|s| s.key.project.is_some())
+                .map(|s| s.key.qualified())
+                .collect();
+            return Err(DeployError::Refused(format!(
+                "no Compose service `{service}`; services: {}",
+                known.join(", ")
+            )));
+        }
+        _ => {
+            return Err(DeployError::Refused(format!(
+                "`{service}` is in several projects; name it as project/service"
+            )));
+        }
+    };
+    let list: Vec<(String, String)> = found
+        .containers
+        .iter()
+        .filter_map(|id| containers.iter().find(|c| &c.id == id))
+        .filter(|c| c.is_running())
+        .map(|c| (c.id.clone(), c.image.clone()))
+        .collect();
+    if list.is_empty() {
+        return Err(DeployError::Refused(format!(
+            "{service} has no running replica"
+        )));
+    }
+    Ok((client, found.key.qualified(), list))
+}
+
+/// The audit log's entries for this context and service, oldest first.
+fn journal(context: &Context, service: &str) -> Vec<serde_json::Value> {
+    let Some(path) = audit_path() else {
+        return Vec::new();
+    };
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["context"] == context.name.as_str() && e["service"] == service)
+        .collect()
+}
+
+fn record(context: &Context, action: &str, service: &str, from: &str, to: &str, result: &str) {
+    let entry = AuditEntry {
+        time: chrono::Utc::now(),
+        user: current_user(),
+        context: &context.name,
+        action,
+        service,
+        from,
+        to,
+        result,
+    };
+    if let Err(error) = audit(&entry) {
+        eprintln!("dokk: could not append to the audit log: {error}");
+    }
+}
+
+fn confirm(
+    action: &str,
+    service: &str,
+    from: &str,
+    to: &str,
+    yes: bool,
+) -> Result<(), DeployError> {
+    use std::io::{BufRead, IsTerminal};
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(DeployError::Refused(format!(
+            "{action} {service} needs a yes: no terminal to ask on, so pass --yes"
+        )));
+    }
+    eprint!("{action} {service}: image {from} → {to}, one replica at a time. Go ahead? [y/N] ");
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    if matches!(answer.trim(), "y" | "Y" | "yes") {
+        Ok(())
+    } else {
+        Err(DeployError::Refused(format!(
+            "{action} of {service} not confirmed: nothing changed"
+        )))
+    }
+}
+
+/// Deploys `image` to the service (or rolls back to it); true when stable.
+pub async fn roll(
+    context: &Context,
+    action: &str,
+    service: &str,
+    image: Option<&str>,
+    yes: bool,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<bool, DeployError> {
+    let (client, qualified, list) = replicas(context, service).await?;
+    let from = list[0].1.clone();
+    let to = match image {
+        Some(image) => image.to_string(),
+        // A rollback without --to: the image the service ran before its latest change.
+        None => journal(context, &qualified)
+            .iter()
+            .rev()
+            .find(|e| e["to"] == from.as_str() && e["result"] == "stable")
+            .and_then(|e| e["from"].as_str().map(str::to_string))
+            .ok_or_else(|| {
+                DeployError::Refused(format!(
+                    "dokk has no record of what {qualified} ran before {from}; name an image with --to"
+                ))
+            })?,
+    };
+    if to == from && list.iter().all(|(_, i)| *i == to) {
+        return Err(DeployError::Refused(format!(
+            "{qualified} already runs {to}"
+        )));
+    }
+    check_image(&client, &to).await?;
+    confirm(action, &qualified, &from, &to, yes)?;
+    let outcome = deploy_service(&client, &list, &to, REPLICA_TIMEOUT, |line| {
+        if !json {
+            eprintln!("{line}");
+        }
+    })
+    .await?;
+    let (result, reason) = match &outcome {
+        ServiceOutcome::Stable { .. } => ("stable", None),
+        ServiceOutcome::Reverted { reason } => ("failed", Some(reason.as_str())),
+    };
+    record(context, action, &qualified, &from, &to, result);
+    let io = |e: std::io::Error| DeployError::Failed(e.to_string());
+    if json {
+        let report = serde_json::json!({
+            "service": qualified, "action": action, "from": from, "to": to,
+            "diff": [format!("image: {from} → {to}")],
+            "result": result, "reason": reason, "rolled_back": reason.is_some(),
+        });
+        serde_json::to_writer_pretty(&mut *out, &report)
+            .map_err(|e| DeployError::Failed(e.to_string()))?;
+        writeln!(out).map_err(io)?;
+    } else {
+        writeln!(
+            out,
+            "{action} {qualified}: {from} → {to}: {result}{}",
+            reason
+                .map(|r| format!(" ({r}); every replica is back on {from}"))
+                .unwrap_or_default()
+        )
+        .map_err(io)?;
+    }
+    Ok(result == "stable")
+}
+
+/// The images the service has run, newest first: the live one, then dokk's journal; each
+/// with whether the engine still has it (a rollback needs it there).
+pub async fn history(
+    context: &Context,
+    service: &str,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<(), DeployError> {
+    let (client, qualified, list) = replicas(context, service).await?;
+    let live = list[0].1.clone();
+    let mut seen = vec![live.clone()];
+    let mut rows = vec![(live.clone(), true, None::<String>, None::<String>)];
+    for entry in journal(context, &qualified).iter().rev() {
+        for key in ["to", "from"] {
+            if let Some(image) = entry[key].as_str()
+                && !seen.iter().any(|s| s == image)
+            {
+                seen.push(image.to_string());
+                rows.push((
+                    image.to_string(),
+                    false,
+                    entry["time"].as_str().map(str::to_string),
+                    entry["user"].as_str().map(str::to_string),
+                ));
+            }
+        }
+    }
+    let mut revisions = Vec::new();
+    for (image, is_live, time, user) in rows {
+        let found = client.inspect_image(&image).await.ok();
+        revisions.push(serde_json::json!({
+            "id": image,
+            "live": is_live,
+            "present": found.is_some(),
+            "image_id": found.as_ref().and_then(|i| i.id.clone()),
+            "digest": found.as_ref().and_then(|i| i.repo_digests.clone()).and_then(|d| d.first().cloned()),
+            "created": found.as_ref().and_then(|i| i.created.clone()),
+            "deployed_at": time,
+            "deployed_by": user,
+        }));
+    }
+    let io = |e: std::io::Error| DeployError::Failed(e.to_string());
+    if json {
+        serde_json::to_writer_pretty(&mut *out, &revisions)
+            .map_err(|e| DeployError::Failed(e.to_string()))?;
+        return writeln!(out).map_err(io);
+    }
+    writeln!(
+        out,
+        "{:<40} {:<8} {:<9} {:<22} BY",
+        "IMAGE", "", "ON ENGINE", "DEPLOYED"
+    )
+    .map_err(io)?;
+    for r in &revisions {
+        writeln!(
+            out,
+            "{:<40} {:<8} {:<9} {:<22} {}",
+            r["id"].as_str().unwrap_or(""),
+            if r["live"] == true { "● live" } else { "" },
+            if r["present"] == true { "yes" } else { "gone" },
+            r["deployed_at"]
+                .as_str()
+                .unwrap_or("")
+                .get(..19)
+                .unwrap_or(""),
+            r["deployed_by"].as_str().unwrap_or("")
+        )
+        .map_err(io)?;
+    }
+    Ok(())
+}

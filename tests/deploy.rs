@@ -1,0 +1,277 @@
+//! Compose deploys and rollbacks against the real engine: replicas recreated one at a time,
+//! gated on their health check, with everything but the image kept (the volume's data too);
+//! a failing image reverted; an image that is not there refused before anything is touched.
+
+mod common;
+
+use common::{Dokk, Project, docker, docker_ok, version_image};
+use serde_json::Value;
+
+/// What `docker inspect` says of a container, without what a recreation must change: ids,
+/// timestamps, paths named after the id, addresses, and the image itself.
+fn comparable(id: &str) -> Value {
+    let mut json: Value = serde_json::from_str(&docker_ok(&["inspect", id])).expect("inspect JSON");
+    let mut c = json[0].take();
+    for key in [
+        "Id",
+        "Created",
+        "Image",
+        "State",
+        "ResolvConfPath",
+        "HostnamePath",
+        "HostsPath",
+        "LogPath",
+        "GraphDriver",
+        "RestartCount",
+        "NetworkSettings",
+        "ExecIDs",
+        "SizeRw",
+        "SizeRootFs",
+    ] {
+        c.as_object_mut().map(|o| o.remove(key));
+    }
+    if let Some(config) = c["Config"].as_object_mut() {
+        config.remove("Image");
+        config.remove("Hostname");
+    }
+    // An anonymous volume goes to the new container by its name (as Compose itself recreates
+    // containers), which `docker inspect` shows as a bind of that volume and another mount
+    // mode; the volume and its data are the same (checked below).
+    let anonymous = |name: &str| name.len() == 64 && name.chars().all(|c| c.is_ascii_hexdigit());
+    if let Some(binds) = c["HostConfig"]["Binds"].as_array_mut() {
+        binds.retain(|b| !anonymous(b.as_str().unwrap_or("").split(':').next().unwrap_or("")));
+    }
+    if let Some(mounts) = c["Mounts"].as_array_mut() {
+        for mount in mounts {
+            mount.as_object_mut().map(|m| m.remove("Mode"));
+        }
+    }
+    c
+}
+
+/// Where two JSON values differ, as paths with both sides.
+fn differences(a: &Value, b: &Value, path: &str, out: &mut Vec<String>) {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            for key in x.keys().chain(y.keys()) {
+                let (l, r) = (
+                    x.get(key).unwrap_or(&Value::Null),
+                    y.get(key).unwrap_or(&Value::Null),
+                );
+                if l != r && !out.iter().any(|o| o.starts_with(&format!("{path}/{key} "))) {
+                    differences(l, r, &format!("{path}/{key}"), out);
+                }
+            }
+        }
+        _ if a != b => out.push(format!("{path} {a} ≠ {b}")),
+        _ => {}
+    }
+}
+
+fn same(new: &Value, old: &Value) -> Result<(), String> {
+    let mut out = Vec::new();
+    differences(new, old, "", &mut out);
+    out.dedup();
+    if out.is_empty() {
+        Ok(())
+    } else {
+        Err(out.join("\n"))
+    }
+}
+
+fn aliases(id: &str) -> Vec<String> {
+    let format =
+        "{{range $k, $v := .NetworkSettings.Networks}}{{$k}}={{join $v.Aliases \",\"}} {{end}}";
+    let short = &id[..12];
+    docker_ok(&["inspect", "--format", format, id])
+        .split_whitespace()
+        .map(|s| {
+            s.split(',')
+                .filter(|a| !a.ends_with(short) && *a != short)
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect()
+}
+
+fn replica_ids(project: &Project) -> Vec<String> {
+    let mut ids = project.ids();
+    ids.sort_by_key(|id| docker_ok(&["inspect", "--format", "{{.Name}}", id]));
+    ids
+}
+
+fn image_of(id: &str) -> String {
+    docker_ok(&["inspect", "--format", "{{.Config.Image}}", id])
+}
+
+#[test]
+fn deploy_is_health_gated_keeps_everything_but_the_image_and_reverts_a_failure() {
+    let v1 = version_image("v1", true);
+    let v2 = version_image("v2", true);
+    let v3 = version_image("v3-broken", false);
+    let project = Project::new("deploy");
+    let volume = format!("{}-data", project.name);
+    let network = format!("{}-net", project.name);
+    docker_ok(&["network", "create", &network]);
+    let mount = format!("{volume}:/data");
+    let args = [
+        "--health-cmd",
+        "test -f /ok",
+        "--health-interval",
+        "1s",
+        "--health-retries",
+        "2",
+        "-v",
+        mount.as_str(),
+        "-v",
+        "/scratch",
+        "--network",
+        network.as_str(),
+        "--network-alias",
+        "api",
+        "--memory",
+        "64m",
+        "--cpus",
+        "0.2",
+        "--restart",
+        "unless-stopped",
+        "-e",
+        "MODE=prod",
+        "--label",
+        "team=web",
+        "--log-opt",
+        "max-size=1m",
+    ];
+    let command = [
+        "sh",
+        "-c",
+        "echo seen >> /data/log; echo kept > /scratch/anon; sleep 600",
+    ];
+    project.run_image("api", 1, &args, &v1, &command);
+    project.run_image("api", 2, &args, &v1, &command);
+    assert!(common::wait_until(
+        std::time::Duration::from_secs(30),
+        || {
+            replica_ids(&project).iter().all(|id| {
+                docker_ok(&["inspect", "--format", "{{.State.Health.Status}}", id]) == "healthy"
+            })
+        }
+    ));
+    let before: Vec<(Value, Vec<String>)> = replica_ids(&project)
+        .iter()
+        .map(|id| (comparable(id), aliases(id)))
+        .collect();
+
+    let dokk = Dokk::new();
+    let audit = dokk.config().with_file_name("audit.jsonl");
+    let service = format!("{}/api", project.name);
+    let run = |args: &[&str]| {
+        let output = dokk
+            .command()
+            .env("DOKK_AUDIT_LOG", &audit)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("dokk runs");
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).to_string(),
+            String::from_utf8_lossy(&output.stderr).to_string(),
+        )
+    };
+
+    // An image the engine does not have: refused, nothing touched.
+    let ids_before = replica_ids(&project);
+    let (code, _, stderr) = run(&[
+        "deploy",
+        &service,
+        "--image",
+        "dokk-deploy-test:missing",
+        "--yes",
+    ]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("not on the engine"), "{stderr}");
+    assert_eq!(replica_ids(&project), ids_before);
+
+    // v2, healthy: both replicas move, one at a time; only the image differs.
+    let (code, stdout, stderr) = run(&["deploy", &service, "--image", &v2, "--yes", "--json"]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let after_ids = replica_ids(&project);
+    assert_eq!(after_ids.len(), 2);
+    for (id, (old, old_aliases)) in after_ids.iter().zip(&before) {
+        assert!(!ids_before.contains(id), "recreated");
+        assert_eq!(image_of(id), v2);
+        if let Err(diff) = same(&comparable(id), old) {
+            panic!("only the image (and ids) may differ:\n{diff}");
+        }
+        assert_eq!(&aliases(id), old_aliases);
+        assert_eq!(docker_ok(&["exec", id, "cat", "/version"]), "v2");
+        // The anonymous volume came along with its data.
+        assert_eq!(docker_ok(&["exec", id, "cat", "/scratch/anon"]), "kept");
+    }
+    let log = docker_ok(&["exec", &after_ids[0], "cat", "/data/log"]);
+    assert_eq!(
+        log.lines().count(),
+        4,
+        "the named volume kept every start: {log}"
+    );
+
+    // v3 fails its health check: reverted to v2, exit 1, nothing else changed.
+    let (code, stdout, stderr) = run(&["deploy", &service, "--image", &v3, "--yes", "--json"]);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(report["result"], "failed");
+    assert_eq!(report["rolled_back"], true);
+    let reverted = replica_ids(&project);
+    assert_eq!(reverted.len(), 2);
+    for (id, (old, _)) in reverted.iter().zip(&before) {
+        assert_eq!(image_of(id), v2);
+        if let Err(diff) = same(&comparable(id), old) {
+            panic!("after the revert:\n{diff}");
+        }
+        assert_eq!(
+            docker_ok(&["inspect", "--format", "{{.State.Running}}", id]),
+            "true"
+        );
+    }
+    assert!(
+        !docker_ok(&["ps", "-a", "--format", "{{.Names}}"]).contains("dokk-previous"),
+        "no parked container left behind"
+    );
+
+    // Rollback without --to goes to what ran before v2 (from the journal): v1.
+    let (code, _, stderr) = run(&["rollback", &service, "--yes"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(replica_ids(&project).iter().all(|id| image_of(id) == v1));
+    // …and to any image by --to.
+    let (code, _, stderr) = run(&["rollback", &service, "--to", &v2, "--yes"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(replica_ids(&project).iter().all(|id| image_of(id) == v2));
+
+    // History: live first, then what the journal knows, each on the engine or not.
+    let (code, stdout, stderr) = run(&["history", &service, "--json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let history: Value = serde_json::from_str(&stdout).expect("JSON");
+    let ids: Vec<&str> = history
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|r| r["id"].as_str())
+        .collect();
+    assert_eq!(ids[0], v2);
+    assert!(
+        ids.contains(&v1.as_str()) && ids.contains(&v3.as_str()),
+        "{ids:?}"
+    );
+    assert_eq!(history[0]["live"], true);
+
+    // Read-only: refused, nothing touched.
+    let ids = replica_ids(&project);
+    let (code, _, stderr) = run(&["--readonly", "rollback", &service, "--to", &v1, "--yes"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert_eq!(replica_ids(&project), ids);
+
+    drop(project);
+    let _ = docker(&["network", "rm", &network]);
+    let _ = docker(&["volume", "rm", &volume]);
+}
