@@ -100,7 +100,7 @@ pub async fn recreate_body(
     }
     host.binds = (!binds.is_empty()).then_some(binds);
     let networks = networks(old, &short_id);
-    let first = networks.iter().next().map(|(n, e)| (n.clone(), e.clone()));
+    let first = networks.first().cloned();
     Ok(ContainerCreateBody {
         hostname: config.hostname.clone().filter(|h| *h != short_id),
         domainname: config.domainname.clone(),

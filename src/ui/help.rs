@@ -28,7 +28,7 @@ const KEYS: &[(&str, &str)] = &[
     ),
     (
         ":",
-        "command: :ctx NAME, :theme NAME, :sort COLUMN [asc|desc], :q",
+        "command: :ctx NAME, :theme NAME, :sort COLUMN [asc|desc], :capacity, :q",
     ),
     ("⇧N ⇧S ⇧H ⇧P", "sort by name, state, health, replicas"),
     (
@@ -49,6 +49,18 @@ const KEYS: &[(&str, &str)] = &[
     ),
     ("Tab", "detail: select the next container"),
     ("x", "detail: reveal or mask secret-looking env values"),
+    (
+        "c",
+        "capacity: limits vs host, headroom; :scale SVC=N … what-if, :scale clears",
+    ),
+    (
+        "ECS",
+        "n nodes · Enter a service: tasks, targets, events · s ECS Exec / SSM",
+    ),
+    (
+        "",
+        ":cluster NAME switches cluster · L the selected task's logs",
+    ),
     (
         "logs",
         "n N match · f filter · + - context · t time · w wrap · 1 2 out/err",

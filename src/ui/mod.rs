@@ -116,10 +116,10 @@ fn hints(state: &State) -> Line<'static> {
             ("s", "shell"),
             ("c", "capacity"),
             ("/", "filter"),
-            ("⇧C/M/N", "sort"),
             (":", "command"),
             ("?", "help"),
             ("q", "quit"),
+            ("⇧C/M/N", "sort"),
         ],
         View::Detail(_) => &[
             ("esc", "back"),
