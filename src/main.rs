@@ -180,13 +180,19 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Deploy(args) => {
             let mut out = std::io::stdout().lock();
             Ok(rollout_exit(runtime.block_on(dokk::cli::run_deploy(
-                &context, &args, &mut out,
+                &context,
+                &args,
+                &mut out,
+                &mut cli_progress(args.rollout.json),
             ))))
         }
         Command::Rollback(args) => {
             let mut out = std::io::stdout().lock();
             Ok(rollout_exit(runtime.block_on(dokk::cli::run_rollback(
-                &context, &args, &mut out,
+                &context,
+                &args,
+                &mut out,
+                &mut cli_progress(args.rollout.json),
             ))))
         }
         Command::Exec(args) => session_exit(runtime.block_on(dokk::cli::run_exec(&context, &args))),
@@ -201,6 +207,15 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             }
             runtime.block_on(dokk::tui::run(config, state))?;
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Progress of a rollout on stderr, unless the output is JSON.
+fn cli_progress(json: bool) -> impl FnMut(String) + Send {
+    move |line| {
+        if !json {
+            eprintln!("{line}");
         }
     }
 }

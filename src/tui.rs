@@ -20,7 +20,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::app::{self, Effect, Msg, State};
+use crate::app::{self, Dialog, Effect, Msg, RolloutEvent, State};
 use crate::backend::BackendEvent;
 use crate::backend::docker::logs::{LogEvent, LogRequest, stream_logs};
 use crate::backend::docker::{self, spawn_watcher};
@@ -92,11 +92,13 @@ struct Console {
     events: mpsc::Receiver<BackendEvent>,
     log_task: Option<JoinHandle<()>>,
     log_tx: mpsc::Sender<(u64, LogEvent)>,
+    rollout_tx: mpsc::Sender<RolloutEvent>,
 }
 
 pub async fn run(config: Config, mut state: State) -> anyhow::Result<()> {
     let (watcher, events) = watch(&state.context);
     let (log_tx, mut log_rx) = mpsc::channel::<(u64, LogEvent)>(256);
+    let (rollout_tx, mut rollout_rx) = mpsc::channel::<RolloutEvent>(64);
     let mut console = Console {
         config,
         terminal: TerminalGuard::new()?,
@@ -105,6 +107,7 @@ pub async fn run(config: Config, mut state: State) -> anyhow::Result<()> {
         events,
         log_task: None,
         log_tx,
+        rollout_tx,
     };
     let mut terminate = signal(SignalKind::terminate())?;
     let mut hangup = signal(SignalKind::hangup())?;
@@ -136,6 +139,7 @@ pub async fn run(config: Config, mut state: State) -> anyhow::Result<()> {
             },
             Some(event) = console.events.recv() => Msg::Backend(event),
             Some((session, event)) = log_rx.recv() => Msg::Logs(session, event),
+            Some(event) = rollout_rx.recv() => Msg::Rollout(event),
             _ = tick.tick() => Msg::Tick(chrono::Utc::now()),
             // The terminal guard restores the terminal on the way out.
             _ = terminate.recv() => Msg::Key(QUIT),
@@ -295,6 +299,67 @@ impl Console {
                 }
                 let result = self.ssm_session(state, &instance_id).await;
                 report(state, result);
+            }
+            Effect::PlanRollback { service } => {
+                if let Err(refused) = state.guard.authorize(&Mutation::Rollback {
+                    service: service.clone(),
+                }) {
+                    state.flash(refused.to_string(), true);
+                    return true;
+                }
+                state.flash(format!("working out a rollback of {service}…"), false);
+                let context = state.context.clone();
+                let tx = self.rollout_tx.clone();
+                tokio::spawn(async move {
+                    let event = match crate::cli::plan_rollback(&context, &service).await {
+                        Ok((from, to, diff)) => {
+                            let mut lines = vec![format!("{from} → {to}")];
+                            lines.extend(diff.into_iter().map(|d| format!("  {d}")));
+                            RolloutEvent::Planned(Dialog {
+                                title: format!("Roll back {service}?"),
+                                lines,
+                                on_yes: Effect::Rollback { service, to },
+                            })
+                        }
+                        Err(error) => RolloutEvent::PlanFailed(error.to_string()),
+                    };
+                    let _ = tx.send(event).await;
+                });
+            }
+            Effect::Rollback { service, to } => {
+                if let Err(refused) = state.guard.authorize(&Mutation::Rollback {
+                    service: service.clone(),
+                }) {
+                    state.flash(refused.to_string(), true);
+                    state.rollout = None;
+                    return true;
+                }
+                let context = state.context.clone();
+                let tx = self.rollout_tx.clone();
+                tokio::spawn(async move {
+                    let args = crate::cli::RollbackArgs {
+                        service,
+                        to: Some(to),
+                        rollout: crate::cli::RolloutArgs {
+                            wait: true,
+                            yes: true,
+                            json: false,
+                            timeout: Duration::from_secs(15 * 60).into(),
+                            rollback_on_failure: false,
+                            poll: Duration::from_secs(5).into(),
+                        },
+                    };
+                    let mut out = Vec::new();
+                    let lines = tx.clone();
+                    let mut progress = move |line: String| {
+                        let _ = lines.try_send(RolloutEvent::Line(line));
+                    };
+                    let result = crate::cli::run_rollback(&context, &args, &mut out, &mut progress)
+                        .await
+                        .map(|ok| (ok, String::from_utf8_lossy(&out).trim().to_string()))
+                        .map_err(|e| e.to_string());
+                    let _ = tx.send(RolloutEvent::Done(result)).await;
+                });
             }
             Effect::SwitchCluster(cluster) => {
                 let mut context = state.context.clone();

@@ -358,3 +358,56 @@ fn a_shell_in_a_stopped_container_or_a_read_only_context_is_refused_clearly() {
     tmux.wait_for(&["refused: exec in", "read-only"], SCREEN_TIMEOUT)
         .unwrap_or_else(|s| panic!("exec not refused:\n{s}"));
 }
+
+/// `r` on a service: a dialog shows the change, `y` rolls back, the progress ends stable, and
+/// the engine runs the previous image.
+#[test]
+fn rollback_from_the_console_with_the_confirm_dialog() {
+    let v1 = common::version_image("v1", true);
+    let v2 = common::version_image("v2", true);
+    let project = Project::new("tuiroll");
+    let args = ["--health-cmd", "test -f /ok", "--health-interval", "1s"];
+    project.run_image("web", 1, &args, &v1, &["sleep", "600"]);
+    assert!(wait_until(Duration::from_secs(30), || {
+        project.ids().iter().all(|id| {
+            common::docker_ok(&["inspect", "--format", "{{.State.Health.Status}}", id]) == "healthy"
+        })
+    }));
+    let dokk = Dokk::new();
+    let audit = dokk.home.path().join("audit.jsonl");
+    let service = format!("{}/web", project.name);
+    let output = dokk
+        .command()
+        .env("DOKK_AUDIT_LOG", &audit)
+        .args(["deploy", &service, "--image", &v2, "--yes"])
+        .output()
+        .expect("dokk runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let line = dokk.shell_line(&format!("DOKK_AUDIT_LOG={}", audit.display()));
+    let tmux = Tmux::start("rollback", 140, 40, &line);
+    tmux.wait_for(&[&project.name], SCREEN_TIMEOUT)
+        .unwrap_or_else(|s| panic!("fleet not shown:\n{s}"));
+    select_only(&tmux, &project.name);
+    tmux.send(&["r"]);
+    let dialog = tmux
+        .wait_for(
+            &["Roll back", &format!("{v2} → {v1}"), "y / Enter"],
+            SCREEN_TIMEOUT,
+        )
+        .unwrap_or_else(|s| panic!("no confirm dialog:\n{s}"));
+    assert!(dialog.contains("n / Esc"), "{dialog}");
+    tmux.send(&["y"]);
+    tmux.wait_for(&["✓ rollback", "stable"], Duration::from_secs(90))
+        .unwrap_or_else(|s| panic!("rollback did not end stable:\n{s}"));
+    let images: Vec<String> = project
+        .ids()
+        .iter()
+        .map(|id| common::docker_ok(&["inspect", "--format", "{{.Config.Image}}", id]))
+        .collect();
+    assert_eq!(images, [v1]);
+}

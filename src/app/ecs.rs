@@ -99,6 +99,13 @@ pub fn on_services_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
             }
         }
         KeyCode::Char('n') | KeyCode::Tab => state.view = View::EcsNodes,
+        KeyCode::Char('r') => {
+            if let Some(service) = ecs.selected_service() {
+                return vec![Effect::PlanRollback {
+                    service: service.name.clone(),
+                }];
+            }
+        }
         KeyCode::Char('l') => {
             if let Some(name) = ecs.selected_service().map(|s| s.name.clone()) {
                 return open_logs(state, &name, None);

@@ -20,6 +20,12 @@ pub fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     if let Some(prompt) = state.prompt {
         return on_prompt_key(state, prompt, key);
     }
+    if state.dialog.is_some() {
+        return super::rollout::on_dialog_key(state, key);
+    }
+    if super::rollout::on_rollout_key(state, key) {
+        return Vec::new();
+    }
     if state.show_help {
         state.show_help = false;
         return Vec::new();
@@ -86,6 +92,13 @@ fn on_fleet_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         KeyCode::End | KeyCode::Char('G') => state.selected = last,
         KeyCode::Enter | KeyCode::Right => open_detail(state),
         KeyCode::Char('l') => return service_logs(state),
+        KeyCode::Char('r') => {
+            if let Some(service) = state.selected_service().filter(|s| s.key.project.is_some()) {
+                return vec![Effect::PlanRollback {
+                    service: service.key.qualified(),
+                }];
+            }
+        }
         KeyCode::Char('s') => {
             let containers = state
                 .selected_service()

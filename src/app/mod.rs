@@ -6,11 +6,13 @@ mod history;
 mod keys;
 mod log_keys;
 mod logs;
+mod rollout;
 mod table;
 
 pub use ecs::EcsConsole;
 pub use history::History;
 pub use logs::LogView;
+pub use rollout::{Dialog, Rollout, RolloutEvent};
 pub use table::{DisplayRow, SortColumn, display_rows, matches_filter, ordered_rows};
 
 use std::cell::Cell;
@@ -34,6 +36,8 @@ pub enum Msg {
     Backend(BackendEvent),
     /// Once a second, so ages and "disconnected since" move on.
     Tick(DateTime<Utc>),
+    /// News of a rollback planned or under way.
+    Rollout(RolloutEvent),
     /// Log lines for the log view of this session.
     Logs(u64, crate::logs::LogEvent),
 }
@@ -82,6 +86,15 @@ pub enum Effect {
     },
     /// Watch another cluster of the same context.
     SwitchCluster(String),
+    /// Work out a rollback of the service (ECS name or Compose `project/service`) and ask.
+    PlanRollback {
+        service: String,
+    },
+    /// Roll the service back to `to` (a `family:N` or an image), following it to the end.
+    Rollback {
+        service: String,
+        to: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -163,6 +176,10 @@ pub struct State {
     pub capacity_scale: Vec<(String, u32)>,
     /// The whole fleet's used CPU and memory over the last samples: the peak in the window.
     pub fleet_history: History,
+    /// A question waiting for y/n.
+    pub dialog: Option<Dialog>,
+    /// The rollout started from the console.
+    pub rollout: Option<Rollout>,
 }
 
 impl State {
@@ -207,6 +224,8 @@ impl State {
             ecs: None,
             capacity_scale: Vec::new(),
             fleet_history: History::default(),
+            dialog: None,
+            rollout: None,
         }
         .for_context()
     }
@@ -330,6 +349,10 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Mouse(mouse) => keys::on_mouse(state, mouse),
         Msg::Tick(now) => {
             state.now = now;
+            Vec::new()
+        }
+        Msg::Rollout(event) => {
+            rollout::on_event(state, event);
             Vec::new()
         }
         Msg::Logs(session, event) => {

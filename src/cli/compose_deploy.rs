@@ -130,31 +130,49 @@ fn confirm(
     }
 }
 
+/// What a rollback of the service would do: (from, to), the image checked present.
+pub async fn plan_rollback(
+    context: &Context,
+    service: &str,
+) -> Result<(String, String), DeployError> {
+    let (client, qualified, list) = replicas(context, service).await?;
+    let from = list[0].1.clone();
+    let to = previous(context, &qualified, &from)?;
+    check_image(&client, &to).await?;
+    Ok((from, to))
+}
+
+/// The image the service ran before `current`, from dokk's journal.
+fn previous(context: &Context, qualified: &str, current: &str) -> Result<String, DeployError> {
+    journal(context, qualified)
+        .iter()
+        .rev()
+        .find(|e| e["to"] == current && e["result"] == "stable")
+        .and_then(|e| e["from"].as_str().map(str::to_string))
+        .ok_or_else(|| {
+            DeployError::Refused(format!(
+                "dokk has no record of what {qualified} ran before {current}; name an image with --to"
+            ))
+        })
+}
+
 /// Deploys `image` to the service (or rolls back to it); true when stable.
 pub async fn roll(
     context: &Context,
     action: &str,
     service: &str,
     image: Option<&str>,
-    yes: bool,
-    json: bool,
+    options: &super::RolloutArgs,
     out: &mut impl Write,
+    progress: &mut (dyn FnMut(String) + Send),
 ) -> Result<bool, DeployError> {
+    let (yes, json) = (options.yes, options.json);
     let (client, qualified, list) = replicas(context, service).await?;
     let from = list[0].1.clone();
     let to = match image {
         Some(image) => image.to_string(),
         // A rollback without --to: the image the service ran before its latest change.
-        None => journal(context, &qualified)
-            .iter()
-            .rev()
-            .find(|e| e["to"] == from.as_str() && e["result"] == "stable")
-            .and_then(|e| e["from"].as_str().map(str::to_string))
-            .ok_or_else(|| {
-                DeployError::Refused(format!(
-                    "dokk has no record of what {qualified} ran before {from}; name an image with --to"
-                ))
-            })?,
+        None => previous(context, &qualified, &from)?,
     };
     if to == from && list.iter().all(|(_, i)| *i == to) {
         return Err(DeployError::Refused(format!(
@@ -164,9 +182,7 @@ pub async fn roll(
     check_image(&client, &to).await?;
     confirm(action, &qualified, &from, &to, yes)?;
     let outcome = deploy_service(&client, &list, &to, REPLICA_TIMEOUT, |line| {
-        if !json {
-            eprintln!("{line}");
-        }
+        progress(line.to_string())
     })
     .await?;
     let (result, reason) = match &outcome {

@@ -236,11 +236,11 @@ async fn roll(
     changes: &[String],
     args: &RolloutArgs,
     out: &mut impl Write,
+    progress: &mut (dyn FnMut(String) + Send),
 ) -> Result<bool, DeployError> {
     ecs_deploy::update_service(aws, cluster, service, to).await?;
     let mut result = ("started", None, false);
     if args.wait {
-        let json = args.json;
         let mut last = String::new();
         let outcome = ecs_deploy::wait(
             aws,
@@ -251,8 +251,8 @@ async fn roll(
             args.timeout.into(),
             |s| {
                 let line = progress_line(s);
-                if !json && line != last {
-                    eprintln!("{line}");
+                if line != last {
+                    progress(line.clone());
                     last = line;
                 }
             },
@@ -323,6 +323,7 @@ pub async fn run_deploy(
     context: &Context,
     args: &DeployArgs,
     out: &mut impl Write,
+    progress: &mut (dyn FnMut(String) + Send),
 ) -> Result<bool, DeployError> {
     guard(context)
         .authorize(&Mutation::Deploy {
@@ -336,9 +337,9 @@ pub async fn run_deploy(
             "deploy",
             &args.service,
             Some(&args.image),
-            r.yes,
-            r.json,
+            r,
             out,
+            progress,
         )
         .await;
     }
@@ -366,6 +367,7 @@ pub async fn run_deploy(
         &changes,
         &args.rollout,
         out,
+        progress,
     )
     .await
 }
@@ -374,6 +376,7 @@ pub async fn run_rollback(
     context: &Context,
     args: &RollbackArgs,
     out: &mut impl Write,
+    progress: &mut (dyn FnMut(String) + Send),
 ) -> Result<bool, DeployError> {
     guard(context)
         .authorize(&Mutation::Rollback {
@@ -388,9 +391,9 @@ pub async fn run_rollback(
             "rollback",
             &args.service,
             to,
-            r.yes,
-            r.json,
+            r,
             out,
+            progress,
         )
         .await;
     }
@@ -410,6 +413,7 @@ pub async fn run_rollback(
         &changes,
         &args.rollout,
         out,
+        progress,
     )
     .await
 }
@@ -422,4 +426,20 @@ pub fn exit_code(result: Result<bool, DeployError>) -> (u8, Option<String>) {
         Err(DeployError::Refused(message)) => (2, Some(message)),
         Err(DeployError::Failed(message)) => (1, Some(message)),
     }
+}
+
+/// What `r` in the console would do: from which revision or image to which, and the diff.
+pub async fn plan_rollback(
+    context: &Context,
+    service: &str,
+) -> Result<(String, String, Vec<String>), DeployError> {
+    if context.ecs.is_none() {
+        let (from, to) = super::compose_deploy::plan_rollback(context, service).await?;
+        let diff = vec![format!("image: {from} → {to}")];
+        return Ok((from, to, diff));
+    }
+    let (aws, cluster) = connect(context).await?;
+    let (_, from, to) = ecs_deploy::prepare_rollback(&aws, &cluster, service, None).await?;
+    let changes = diff(&from, &to);
+    Ok((from.id, to.id, changes))
 }

@@ -10,8 +10,8 @@ mod status;
 
 pub use capacity::{CapacityArgs, CapacityError, run_capacity};
 pub use deploy::{
-    DeployArgs, HistoryArgs, RollbackArgs, exit_code as rollout_exit_code, run_deploy, run_history,
-    run_rollback,
+    DeployArgs, HistoryArgs, RollbackArgs, RolloutArgs, exit_code as rollout_exit_code,
+    plan_rollback, run_deploy, run_history, run_rollback,
 };
 pub use ecs::{EcsStatusJson, ecs_status_json, load_cluster, print_ecs_status};
 pub use logs::{LogsArgs, LogsError, parse_since, run_logs};

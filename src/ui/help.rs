@@ -50,6 +50,10 @@ const KEYS: &[(&str, &str)] = &[
     ("Tab", "detail: select the next container"),
     ("x", "detail: reveal or mask secret-looking env values"),
     (
+        "r",
+        "roll back the service (asks first, shows the change, follows it to the end)",
+    ),
+    (
         "c",
         "capacity: limits vs host, headroom; :scale SVC=N … what-if, :scale clears",
     ),

@@ -8,6 +8,7 @@ pub mod format;
 mod header;
 mod help;
 mod logs;
+mod rollout;
 mod unreachable;
 
 use ratatui::Frame;
@@ -56,6 +57,12 @@ pub fn draw(frame: &mut Frame, state: &State) {
         (View::Fleet, _) => fleet::render(frame, body, state),
     }
     render_footer(frame, footer, state);
+    if let Some(rollout) = state.rollout.as_ref().filter(|r| !r.hidden) {
+        rollout::render_rollout(frame, body, state, rollout);
+    }
+    if let Some(dialog) = &state.dialog {
+        rollout::render_dialog(frame, body, state, dialog);
+    }
     if state.show_help {
         help::render(frame, area, state);
     }
@@ -115,6 +122,7 @@ fn hints(state: &State) -> Line<'static> {
             ("l", "logs"),
             ("s", "shell"),
             ("c", "capacity"),
+            ("r", "rollback"),
             ("/", "filter"),
             (":", "command"),
             ("?", "help"),
@@ -149,6 +157,7 @@ fn hints(state: &State) -> Line<'static> {
             ("l", "logs"),
             ("n", "nodes"),
             ("c", "capacity"),
+            ("r", "rollback"),
             ("/", "filter"),
             (":cluster", "switch"),
             ("?", "help"),
@@ -177,6 +186,13 @@ fn hints(state: &State) -> Line<'static> {
         ],
     };
     let mut spans = Vec::new();
+    // An active filter comes first: it explains why rows are missing.
+    if !state.filter.is_empty() && matches!(state.view, View::Fleet | View::EcsServices) {
+        spans.push(Span::styled(
+            format!(" filter: {} (esc clears) ", state.filter),
+            Style::new().fg(theme.warn.0),
+        ));
+    }
     for (key, what) in pairs {
         spans.push(Span::styled(
             format!(" {key}"),
@@ -185,12 +201,6 @@ fn hints(state: &State) -> Line<'static> {
         spans.push(Span::styled(
             format!(" {what} "),
             Style::new().fg(theme.muted.0),
-        ));
-    }
-    if !state.filter.is_empty() && matches!(state.view, View::Fleet | View::EcsServices) {
-        spans.push(Span::styled(
-            format!("  filter: {} (esc clears)", state.filter),
-            Style::new().fg(theme.warn.0),
         ));
     }
     Line::from(spans)
