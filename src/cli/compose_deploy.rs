@@ -7,11 +7,12 @@ use std::time::Duration;
 
 use bollard::Docker;
 
+use super::deploy::{confirm, record};
 use crate::backend::docker;
 use crate::config::Context;
+use crate::deploy::audit_path;
 use crate::deploy::compose::{ServiceOutcome, check_image, deploy_service};
 use crate::deploy::ecs::DeployError;
-use crate::deploy::{AuditEntry, audit, audit_path, current_user};
 use crate::model::group_services;
 
 /// How long one replica may take to turn healthy.
@@ -86,50 +87,6 @@ fn journal(context: &Context, service: &str) -> Vec<serde_json::Value> {
         .collect()
 }
 
-fn record(context: &Context, action: &str, service: &str, from: &str, to: &str, result: &str) {
-    let entry = AuditEntry {
-        time: chrono::Utc::now(),
-        user: current_user(),
-        context: &context.name,
-        action,
-        service,
-        from,
-        to,
-        result,
-    };
-    if let Err(error) = audit(&entry) {
-        eprintln!("dokk: could not append to the audit log: {error}");
-    }
-}
-
-fn confirm(
-    action: &str,
-    service: &str,
-    from: &str,
-    to: &str,
-    yes: bool,
-) -> Result<(), DeployError> {
-    use std::io::{BufRead, IsTerminal};
-    if yes {
-        return Ok(());
-    }
-    if !std::io::stdin().is_terminal() {
-        return Err(DeployError::Refused(format!(
-            "{action} {service} needs a yes: no terminal to ask on, so pass --yes"
-        )));
-    }
-    eprint!("{action} {service}: image {from} → {to}, one replica at a time. Go ahead? [y/N] ");
-    let mut answer = String::new();
-    let _ = std::io::stdin().lock().read_line(&mut answer);
-    if matches!(answer.trim(), "y" | "Y" | "yes") {
-        Ok(())
-    } else {
-        Err(DeployError::Refused(format!(
-            "{action} of {service} not confirmed: nothing changed"
-        )))
-    }
-}
-
 /// What a rollback of the service would do: (from, to), the image checked present.
 pub async fn plan_rollback(
     context: &Context,
@@ -180,7 +137,10 @@ pub async fn roll(
         )));
     }
     check_image(&client, &to).await?;
-    confirm(action, &qualified, &from, &to, yes)?;
+    let change = [format!(
+        "image {from} → {to}, one replica at a time, each gated on its health"
+    )];
+    confirm(action, &qualified, &change, yes)?;
     let outcome = deploy_service(&client, &list, &to, REPLICA_TIMEOUT, |line| {
         progress(line.to_string())
     })

@@ -148,12 +148,12 @@ pub async fn run_history(
     Ok(())
 }
 
-/// Asks on the terminal, showing the diff; refuses when there is no terminal and no `--yes`.
-fn confirm(
+/// Asks on the terminal, showing what changes; refuses when there is no terminal and no
+/// `--yes`.
+pub(super) fn confirm(
     action: &str,
     service: &str,
-    from: &Revision,
-    to: &Revision,
+    changes: &[String],
     yes: bool,
 ) -> Result<(), DeployError> {
     if yes {
@@ -165,8 +165,8 @@ fn confirm(
         )));
     }
     let mut err = std::io::stderr();
-    let _ = writeln!(err, "{action} {service}: {} → {}", from.id, to.id);
-    for line in diff(from, to) {
+    let _ = writeln!(err, "{action} {service}:");
+    for line in changes {
         let _ = writeln!(err, "  {line}");
     }
     let _ = write!(err, "Go ahead? [y/N] ");
@@ -182,7 +182,21 @@ fn confirm(
     }
 }
 
-fn record(context: &Context, action: &str, service: &str, from: &str, to: &str, result: &str) {
+/// What `confirm` shows of an ECS change: the revisions, then the diff.
+fn revision_change(from: &Revision, to: &Revision) -> Vec<String> {
+    let mut lines = vec![format!("{} → {}", from.id, to.id)];
+    lines.extend(diff(from, to).into_iter().map(|d| format!("  {d}")));
+    lines
+}
+
+pub(super) fn record(
+    context: &Context,
+    action: &str,
+    service: &str,
+    from: &str,
+    to: &str,
+    result: &str,
+) {
     let entry = AuditEntry {
         time: chrono::Utc::now(),
         user: current_user(),
@@ -353,7 +367,12 @@ pub async fn run_deploy(
     )
     .await?;
     let (from, to) = (plan.from(), plan.to());
-    confirm("deploy", &args.service, &from, &to, args.rollout.yes)?;
+    confirm(
+        "deploy",
+        &args.service,
+        &revision_change(&from, &to),
+        args.rollout.yes,
+    )?;
     let registered = ecs_deploy::register(&aws, &plan).await?;
     let changes = diff(&from, &to);
     roll(
@@ -400,7 +419,12 @@ pub async fn run_rollback(
     let (aws, cluster) = connect(context).await?;
     let (_, from, to) =
         ecs_deploy::prepare_rollback(&aws, &cluster, &args.service, args.to.as_deref()).await?;
-    confirm("rollback", &args.service, &from, &to, args.rollout.yes)?;
+    confirm(
+        "rollback",
+        &args.service,
+        &revision_change(&from, &to),
+        args.rollout.yes,
+    )?;
     let changes = diff(&from, &to);
     roll(
         context,
