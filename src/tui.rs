@@ -361,6 +361,28 @@ impl Console {
                     let _ = tx.send(RolloutEvent::Done(result)).await;
                 });
             }
+            Effect::ShowHistory { service } => {
+                let context = state.context.clone();
+                let tx = self.rollout_tx.clone();
+                tokio::spawn(async move {
+                    let args = crate::cli::HistoryArgs {
+                        service: service.clone(),
+                        json: false,
+                    };
+                    let mut out = Vec::new();
+                    let event = match crate::cli::run_history(&context, &args, &mut out).await {
+                        Ok(()) => RolloutEvent::Show {
+                            title: format!("History of {service} (r rolls back)"),
+                            lines: String::from_utf8_lossy(&out)
+                                .lines()
+                                .map(str::to_string)
+                                .collect(),
+                        },
+                        Err(error) => RolloutEvent::PlanFailed(error.to_string()),
+                    };
+                    let _ = tx.send(event).await;
+                });
+            }
             Effect::SwitchCluster(cluster) => {
                 let mut context = state.context.clone();
                 if let Some(target) = context.ecs.as_mut() {

@@ -393,6 +393,11 @@ fn rollback_from_the_console_with_the_confirm_dialog() {
     tmux.wait_for(&[&project.name], SCREEN_TIMEOUT)
         .unwrap_or_else(|s| panic!("fleet not shown:\n{s}"));
     select_only(&tmux, &project.name);
+    // `h`: the images it ran, the live one marked.
+    tmux.send(&["h"]);
+    tmux.wait_for(&["History of", "● live", &v1], SCREEN_TIMEOUT)
+        .unwrap_or_else(|s| panic!("no history:\n{s}"));
+    tmux.send(&["Escape"]);
     tmux.send(&["r"]);
     let dialog = tmux
         .wait_for(

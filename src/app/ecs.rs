@@ -106,6 +106,13 @@ pub fn on_services_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
                 }];
             }
         }
+        KeyCode::Char('h') => {
+            if let Some(service) = ecs.selected_service() {
+                return vec![Effect::ShowHistory {
+                    service: service.name.clone(),
+                }];
+            }
+        }
         KeyCode::Char('l') => {
             if let Some(name) = ecs.selected_service().map(|s| s.name.clone()) {
                 return open_logs(state, &name, None);

@@ -99,6 +99,13 @@ fn on_fleet_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
                 }];
             }
         }
+        KeyCode::Char('h') => {
+            if let Some(service) = state.selected_service().filter(|s| s.key.project.is_some()) {
+                return vec![Effect::ShowHistory {
+                    service: service.key.qualified(),
+                }];
+            }
+        }
         KeyCode::Char('s') => {
             let containers = state
                 .selected_service()

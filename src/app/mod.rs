@@ -95,6 +95,10 @@ pub enum Effect {
         service: String,
         to: String,
     },
+    /// Show the revisions the service has run.
+    ShowHistory {
+        service: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]

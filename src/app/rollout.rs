@@ -31,12 +31,25 @@ pub enum RolloutEvent {
     PlanFailed(String),
     Line(String),
     Done(Result<(bool, String), String>),
+    /// Something to read (a service's history): shown in the same panel, already ended.
+    Show {
+        title: String,
+        lines: Vec<String>,
+    },
 }
 
 pub fn on_event(state: &mut State, event: RolloutEvent) {
     match event {
         RolloutEvent::Planned(dialog) => state.dialog = Some(dialog),
         RolloutEvent::PlanFailed(message) => state.flash(message, true),
+        RolloutEvent::Show { title, lines } => {
+            state.rollout = Some(Rollout {
+                title,
+                lines,
+                done: Some((true, "Esc closes".into())),
+                hidden: false,
+            });
+        }
         RolloutEvent::Line(line) => {
             if let Some(rollout) = state.rollout.as_mut() {
                 rollout.lines.push(line);

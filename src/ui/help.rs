@@ -50,8 +50,8 @@ const KEYS: &[(&str, &str)] = &[
     ("Tab", "detail: select the next container"),
     ("x", "detail: reveal or mask secret-looking env values"),
     (
-        "r",
-        "roll back the service (asks first, shows the change, follows it to the end)",
+        "h / r",
+        "the service's revisions; roll it back (asks first, shows the change, follows it)",
     ),
     (
         "c",
