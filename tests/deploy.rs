@@ -265,10 +265,37 @@ fn deploy_is_health_gated_keeps_everything_but_the_image_and_reverts_a_failure()
     );
     assert_eq!(history[0]["live"], true);
 
-    // Read-only: refused, nothing touched.
+    // Read-only: refused, and not one event on the service's containers at the engine.
     let ids = replica_ids(&project);
-    let (code, _, stderr) = run(&["--readonly", "rollback", &service, "--to", &v1, "--yes"]);
-    assert_eq!(code, Some(2), "{stderr}");
+    let since = docker_ok(&["info", "--format", "{{.SystemTime}}"]);
+    for args in [
+        vec![
+            "--readonly",
+            "rollback",
+            service.as_str(),
+            "--to",
+            v1.as_str(),
+            "--yes",
+        ],
+        vec![
+            "--readonly",
+            "deploy",
+            service.as_str(),
+            "--image",
+            v1.as_str(),
+            "--yes",
+        ],
+    ] {
+        let (code, _, stderr) = run(&args);
+        assert_eq!(code, Some(2), "{stderr}");
+        assert!(stderr.contains("read-only"), "{stderr}");
+    }
+    let until = docker_ok(&["info", "--format", "{{.SystemTime}}"]);
+    let label = format!("label=com.docker.compose.project={}", project.name);
+    let events = docker_ok(&[
+        "events", "--since", &since, "--until", &until, "--filter", &label,
+    ]);
+    assert_eq!(events, "", "read-only dokk changed containers");
     assert_eq!(replica_ids(&project), ids);
 
     drop(project);
