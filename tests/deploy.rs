@@ -42,9 +42,14 @@ fn comparable(id: &str) -> Value {
         binds.retain(|b| !anonymous(b.as_str().unwrap_or("").split(':').next().unwrap_or("")));
     }
     if let Some(mounts) = c["Mounts"].as_array_mut() {
-        for mount in mounts {
+        for mount in mounts.iter_mut() {
             mount.as_object_mut().map(|m| m.remove("Mode"));
         }
+        // The engine lists mounts in no fixed order.
+        mounts.sort_by_key(|m| m["Destination"].as_str().unwrap_or("").to_string());
+    }
+    if let Some(binds) = c["HostConfig"]["Binds"].as_array_mut() {
+        binds.sort_by_key(|b| b.as_str().unwrap_or("").to_string());
     }
     c
 }
