@@ -385,11 +385,13 @@ fn capacity_sums_limits_as_docker_inspect_and_gates_a_scale_up() {
     let dokk = Dokk::new();
     // Other tests start and stop containers meanwhile: compare when the engine held still.
     let mut checked = false;
-    for _ in 0..10 {
+    // Up to about two minutes: the churn test of this binary runs at the same time.
+    for _ in 0..60 {
         let before = engine_limits();
         let (code, json) = capacity(&dokk, &[]);
         let after = engine_limits();
         if before != after {
+            std::thread::sleep(std::time::Duration::from_millis(500));
             continue;
         }
         let (cpu, memory, unlimited, reserved) = before;
