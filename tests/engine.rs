@@ -8,6 +8,10 @@ use std::time::{Duration, Instant};
 use common::{Dokk, Project, docker_ok, wait_until};
 use serde_json::Value;
 
+/// The capacity test compares against every container on the engine: the other tests hold
+/// this shared while they start and remove containers, and it holds it alone.
+static ENGINE: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
 fn status_json(dokk: &Dokk) -> Value {
     let output = dokk
         .command()
@@ -37,6 +41,7 @@ fn inspect(id: &str, format: &str) -> String {
 
 #[test]
 fn status_json_equals_docker_inspect() {
+    let _shared = ENGINE.blocking_read();
     let project = Project::new("inspect");
     let health = ["--health-cmd", "true", "--health-interval", "1s"];
     let web_args = [&["--cpus", "0.5", "--memory", "256m"][..], &health[..]].concat();
@@ -143,6 +148,7 @@ fn status_json_equals_docker_inspect() {
 
 #[test]
 fn cpu_reads_within_two_points_of_docker_stats() {
+    let _shared = ENGINE.blocking_read();
     let project = Project::new("cpu");
     let id = project.run(
         "burner",
@@ -180,6 +186,7 @@ fn cpu_reads_within_two_points_of_docker_stats() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_container_started_while_watching_appears_within_two_seconds() {
+    let _shared = ENGINE.read().await;
     use dokk::backend::BackendEvent;
     let project = Project::new("live");
     let (tx, mut rx) = tokio::sync::mpsc::channel(64);
@@ -251,6 +258,7 @@ async fn a_container_started_while_watching_appears_within_two_seconds() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn churn_leaves_no_stats_stream_behind() {
+    let _shared = ENGINE.read().await;
     use dokk::backend::BackendEvent;
     let project = Project::new("churn");
     let (tx, mut rx) = tokio::sync::mpsc::channel(256);
@@ -365,6 +373,7 @@ fn capacity(dokk: &Dokk, scale: &[&str]) -> (Option<i32>, Value) {
 
 #[test]
 fn capacity_sums_limits_as_docker_inspect_and_gates_a_scale_up() {
+    let _alone = ENGINE.blocking_write();
     let project = Project::new("capacity");
     project.run(
         "cap-web",
