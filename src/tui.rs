@@ -424,7 +424,8 @@ impl Console {
             .await
             .map_err(|e| e.to_string())?;
         let title = format!("ECS Exec into {container} of task {task}");
-        self.hand_over(&title, session::run_plugin(&aws, &plugin, &call))
+        let banner = format!("{title} — exit the remote shell to return to dokk");
+        self.hand_over(&banner, false, session::run_plugin(&aws, &plugin, &call))
             .await
             .map(|()| format!("back from {title}"))
             .map_err(|e| e.to_string())
@@ -445,19 +446,23 @@ impl Console {
             .await
             .map_err(|e| e.to_string())?;
         let title = format!("SSM session to {instance_id}");
-        self.hand_over(&title, session::run_plugin(&aws, &plugin, &call))
+        let banner = format!("{title} — exit the remote shell to return to dokk");
+        self.hand_over(&banner, false, session::run_plugin(&aws, &plugin, &call))
             .await
             .map(|()| format!("back from the {title}"))
             .map_err(|e| e.to_string())
     }
 
-    /// Gives the terminal, as a plain shell would have it, to `session` until it ends; then
-    /// takes it back exactly as it was.
+    /// Gives the terminal to `session` until it ends, then takes it back exactly as it was.
+    /// `raw`: keep raw mode (a docker exec passes every byte through); otherwise the session
+    /// gets the terminal as a plain shell would have it (the plugin sets its own mode).
     async fn hand_over<T>(
         &mut self,
-        title: &str,
+        banner: &str,
+        raw: bool,
         session: impl std::future::Future<Output = T>,
     ) -> T {
+        // Stop reading keys ourselves: the session gets every byte.
         self.input = None;
         let _ = execute!(
             io::stdout(),
@@ -465,16 +470,23 @@ impl Console {
             LeaveAlternateScreen,
             crossterm::cursor::Show
         );
-        let _ = disable_raw_mode();
-        println!("dokk: {title} — exit the remote shell to return to dokk");
+        if !raw {
+            let _ = disable_raw_mode();
+        }
+        print!("dokk: {banner}\r\n");
+        let _ = io::stdout().flush();
         let result = session.await;
-        let _ = enable_raw_mode();
+        if !raw {
+            let _ = enable_raw_mode();
+        }
         let _ = execute!(
             io::stdout(),
             EnterAlternateScreen,
             EnableMouseCapture,
             crossterm::terminal::Clear(crossterm::terminal::ClearType::All)
         );
+        // A fresh terminal has empty buffers, so the next frame redraws everything. (Its
+        // `clear` asks the terminal for the cursor position, which can fail right here.)
         if let Ok(terminal) = Terminal::new(CrosstermBackend::new(io::stdout())) {
             self.terminal.0 = terminal;
         }
@@ -497,30 +509,15 @@ impl Console {
     ) -> Result<String, String> {
         let host = state.context.host.clone();
         let client = docker::connect(&host).await.map_err(|e| e.to_string())?;
-        // Stop reading keys ourselves: the shell gets every byte.
-        self.input = None;
-        let _ = execute!(
-            io::stdout(),
-            DisableMouseCapture,
-            LeaveAlternateScreen,
-            crossterm::cursor::Show
-        );
-        print!("dokk: shell in {name} — `exit` returns to dokk\r\n");
-        let _ = io::stdout().flush();
-        let result =
-            docker::exec::run_shell(&client, &host, container, name, &self.config.shells()).await;
-        let _ = execute!(
-            io::stdout(),
-            EnterAlternateScreen,
-            EnableMouseCapture,
-            crossterm::terminal::Clear(crossterm::terminal::ClearType::All)
-        );
-        // A fresh terminal has empty buffers, so the next frame redraws everything. (Its
-        // `clear` asks the terminal for the cursor position, which can fail right here.)
-        if let Ok(terminal) = Terminal::new(CrosstermBackend::new(io::stdout())) {
-            self.terminal.0 = terminal;
-        }
-        self.input = Some(EventStream::new());
+        let shells = self.config.shells();
+        let banner = format!("shell in {name} — `exit` returns to dokk");
+        let result = self
+            .hand_over(
+                &banner,
+                true,
+                docker::exec::run_shell(&client, &host, container, name, &shells),
+            )
+            .await;
         match result {
             Ok(Some(code)) if code != 0 => Ok(format!("shell in {name} exited with {code}")),
             Ok(_) => Ok(format!("back from the shell in {name}")),

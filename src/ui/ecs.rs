@@ -18,20 +18,8 @@ pub fn render_header(frame: &mut Frame, area: Rect, state: &State, ecs: &EcsCons
     let data = &ecs.data;
     let sep = || Span::styled(" │ ", Style::new().fg(theme.border.0));
     let target = state.context.ecs.clone().unwrap_or_default();
-    let mut first = vec![
-        Span::styled(
-            " dokk ",
-            Style::new()
-                .fg(theme.header_fg.0)
-                .bg(theme.header_bg.0)
-                .add_modifier(Modifier::BOLD),
-        ),
-        Span::raw(" "),
-        Span::styled(
-            state.context.name.clone(),
-            base(theme).add_modifier(Modifier::BOLD),
-        ),
-        Span::styled(" (ecs) ", muted(theme)),
+    let mut first = super::header::context_spans(state);
+    first.extend([
         Span::styled(
             format!(
                 "cluster {} · {}{}",
@@ -50,7 +38,7 @@ pub fn render_header(frame: &mut Frame, area: Rect, state: &State, ecs: &EcsCons
             base(theme),
         ),
         sep(),
-    ];
+    ]);
     first.push(match (data.updated_at, data.errors.is_empty()) {
         (None, _) => Span::styled("◌ connecting…", Style::new().fg(theme.warn.0)),
         (Some(at), true) => Span::styled(
@@ -70,16 +58,7 @@ pub fn render_header(frame: &mut Frame, area: Rect, state: &State, ecs: &EcsCons
             Style::new().fg(theme.warn.0).add_modifier(Modifier::BOLD),
         ),
     });
-    if state.guard.readonly {
-        first.push(Span::raw(" "));
-        first.push(Span::styled(
-            " READ-ONLY ",
-            Style::new()
-                .fg(theme.header_fg.0)
-                .bg(theme.warn.0)
-                .add_modifier(Modifier::BOLD),
-        ));
-    }
+    first.extend(super::header::readonly_badge(state));
     let nodes = &data.nodes;
     let sum = |f: fn(&EcsNode) -> i32| nodes.iter().map(|n| i64::from(f(n))).sum::<i64>();
     let (cpu, cpu_free) = (

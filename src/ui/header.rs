@@ -17,34 +17,11 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     let sep = || Span::styled(" │ ", Style::new().fg(theme.border.0));
     let bold = |text: String| Span::styled(text, base(theme).add_modifier(Modifier::BOLD));
 
-    let mut first = vec![
-        Span::styled(
-            " dokk ",
-            Style::new()
-                .fg(theme.header_fg.0)
-                .bg(theme.header_bg.0)
-                .add_modifier(Modifier::BOLD),
-        ),
-        Span::raw(" "),
-        bold(state.context.name.clone()),
-        Span::styled(
-            format!(" ({:?}) ", state.context.kind).to_lowercase(),
-            muted(theme),
-        ),
-        Span::styled(state.context.host.clone(), base(theme)),
-    ];
+    let mut first = context_spans(state);
+    first.push(Span::styled(state.context.host.clone(), base(theme)));
     first.push(sep());
     first.push(connection_span(state));
-    if state.guard.readonly {
-        first.push(Span::raw(" "));
-        first.push(Span::styled(
-            " READ-ONLY ",
-            Style::new()
-                .fg(theme.header_fg.0)
-                .bg(theme.warn.0)
-                .add_modifier(Modifier::BOLD),
-        ));
-    }
+    first.extend(readonly_badge(state));
     if let Some(snapshot) = &state.snapshot {
         let host = &snapshot.host;
         first.push(sep());
@@ -148,6 +125,46 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         lines.push(Line::from(third));
     }
     frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// ` dokk  NAME (kind) `: the start of every header line.
+pub fn context_spans(state: &State) -> Vec<Span<'static>> {
+    let theme = &state.theme;
+    vec![
+        Span::styled(
+            " dokk ",
+            Style::new()
+                .fg(theme.header_fg.0)
+                .bg(theme.header_bg.0)
+                .add_modifier(Modifier::BOLD),
+        ),
+        Span::raw(" "),
+        Span::styled(
+            state.context.name.clone(),
+            base(theme).add_modifier(Modifier::BOLD),
+        ),
+        Span::styled(
+            format!(" ({:?}) ", state.context.kind).to_lowercase(),
+            muted(theme),
+        ),
+    ]
+}
+
+/// ` READ-ONLY ` when the context refuses mutations.
+pub fn readonly_badge(state: &State) -> Vec<Span<'static>> {
+    if !state.guard.readonly {
+        return Vec::new();
+    }
+    vec![
+        Span::raw(" "),
+        Span::styled(
+            " READ-ONLY ",
+            Style::new()
+                .fg(state.theme.header_fg.0)
+                .bg(state.theme.warn.0)
+                .add_modifier(Modifier::BOLD),
+        ),
+    ]
 }
 
 fn connection_span(state: &State) -> Span<'static> {
