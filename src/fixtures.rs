@@ -294,7 +294,10 @@ pub fn evergreen() -> FleetSnapshot {
         host: host(),
         containers: Arc::new(specs.iter().map(container).collect()),
         usage: Arc::new(usage),
-        open_streams: 8,
+        sampling: crate::model::Sampling {
+            from_cgroups: 8,
+            engine_streams: 0,
+        },
     }
 }
 

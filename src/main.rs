@@ -60,6 +60,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    std::sync::LazyLock::force(&dokk::tui::STARTED);
     let cli = Cli::parse();
     let _log_guard = init_logging();
     match run(cli) {

@@ -244,8 +244,8 @@ async fn a_container_started_while_watching_appears_within_two_seconds() {
                 && !s.containers.iter().any(|c| c.id == id)
             {
                 let running = s.containers.iter().filter(|c| c.is_running()).count();
-                if s.open_streams == running {
-                    return (s.open_streams, running);
+                if s.sampling.total() == running {
+                    return (s.sampling.total(), running);
                 }
             }
         }
@@ -297,7 +297,7 @@ async fn churn_leaves_no_stats_stream_behind() {
             .iter()
             .filter(|c| c.project.as_deref() == Some(project.name.as_str()))
             .count();
-        ours == 0 && s.open_streams == running
+        ours == 0 && s.sampling.total() == running
     };
     let deadline = Instant::now() + Duration::from_secs(10);
     while !last.as_deref().is_some_and(settled) && Instant::now() < deadline {
@@ -312,7 +312,7 @@ async fn churn_leaves_no_stats_stream_behind() {
     assert!(
         settled(&last),
         "{} stats streams for {running} running containers",
-        last.open_streams
+        last.sampling.total()
     );
     watcher.abort();
 }

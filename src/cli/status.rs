@@ -98,7 +98,7 @@ pub async fn load_fleet(context: &Context) -> Result<FleetSnapshot, docker::Dock
         host,
         containers: std::sync::Arc::new(containers),
         usage: std::sync::Arc::new(usage),
-        open_streams: 0,
+        sampling: Default::default(),
     })
 }
 

@@ -21,8 +21,22 @@ pub struct FleetSnapshot {
     pub host: HostInfo,
     pub containers: Arc<Vec<Container>>,
     pub usage: Arc<HashMap<String, Usage>>,
-    /// How many stats streams the backend holds open (diagnostics: must track running containers).
-    pub open_streams: usize,
+    /// How the running containers' usage is being sampled.
+    pub sampling: Sampling,
+}
+
+/// Running containers by how their usage is read: from their cgroup files (dokk is on the
+/// engine's host, and costs the engine nothing) or from an engine stats stream each.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sampling {
+    pub from_cgroups: usize,
+    pub engine_streams: usize,
+}
+
+impl Sampling {
+    pub fn total(&self) -> usize {
+        self.from_cgroups + self.engine_streams
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -4,7 +4,7 @@ mod fleet;
 mod service;
 mod traefik;
 
-pub use fleet::{Allocation, ConnectionState, FleetSnapshot, HostInfo};
+pub use fleet::{Allocation, ConnectionState, FleetSnapshot, HostInfo, Sampling};
 pub use service::{Health, Service, ServiceKey, ServiceState, group_services};
 pub use traefik::{TraefikRouter, traefik_routers};
 
@@ -78,6 +78,8 @@ pub struct Container {
     pub env: Vec<(String, String)>,
     pub command: Vec<String>,
     pub user: String,
+    /// The host PID of the container's first process, while it runs.
+    pub pid: Option<u32>,
 }
 
 impl Container {

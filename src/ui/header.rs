@@ -10,7 +10,7 @@ use ratatui::widgets::Paragraph;
 use super::format::{age, bytes, cores, percent};
 use super::{base, level_color, muted};
 use crate::app::State;
-use crate::model::{Allocation, ConnectionState};
+use crate::model::{Allocation, ConnectionState, Sampling};
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     let theme = &state.theme;
@@ -91,7 +91,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         let cpu_used_pct = allocation.cpu_used_percent / host_cores;
         let mem_used_pct =
             allocation.memory_used_bytes as f64 * 100.0 / host.memory_bytes.max(1) as f64;
-        let third = vec![
+        let mut third = vec![
             Span::styled(" Used ", muted(theme)),
             Span::styled(
                 format!(
@@ -121,10 +121,24 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
                 muted(theme),
             ),
         ];
+        if let Some(text) = sampling_text(snapshot.sampling) {
+            third.extend([sep(), Span::styled(text, muted(theme))]);
+        }
         lines.push(Line::from(second));
         lines.push(Line::from(third));
     }
     frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// How usage is read: from cgroup files costs the engine nothing, a stats stream per
+/// container costs it a sample a second each.
+fn sampling_text(sampling: Sampling) -> Option<String> {
+    Some(match (sampling.from_cgroups, sampling.engine_streams) {
+        (0, 0) => return None,
+        (_, 0) => "usage read from cgroups".to_string(),
+        (0, streams) => format!("usage from {streams} engine stats streams"),
+        (cgroups, streams) => format!("usage from {cgroups} cgroups, {streams} engine streams"),
+    })
 }
 
 /// ` dokk  NAME (kind) `: the start of every header line.

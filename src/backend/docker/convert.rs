@@ -167,5 +167,9 @@ pub fn container_from_inspect(inspect: ContainerInspectResponse) -> Container {
         env,
         command,
         user: config.user.unwrap_or_default(),
+        pid: state
+            .pid
+            .filter(|p| *p > 0)
+            .and_then(|p| u32::try_from(p).ok()),
     }
 }

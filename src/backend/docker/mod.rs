@@ -1,5 +1,6 @@
 //! The Docker engine backend (bollard): connection, listing, stats and the live watcher.
 
+mod cgroup;
 mod convert;
 pub mod exec;
 pub mod logs;

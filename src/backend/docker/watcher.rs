@@ -1,8 +1,13 @@
-//! The live watcher: one task per engine that follows engine events and per-container stats
-//! streams, and sends owned snapshots to the UI. It never touches the UI, and it never gives
-//! up: a lost engine is reported and retried every second.
+//! The live watcher: one task per engine that follows engine events and samples each running
+//! container's usage, and sends owned snapshots to the UI. It never touches the UI, and it
+//! never gives up: a lost engine is reported and retried every second.
+//!
+//! On the engine's own host, usage is read from the containers' cgroup files once per refresh
+//! (see `cgroup`); elsewhere, or when those files cannot be seen, from one engine stats stream
+//! per container.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,15 +17,17 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::cgroup::{CgroupFiles, Reading, usage_between};
 use super::{DockerError, host_info, inspect, inspect_all, list_ids, usage_from_sample};
 use crate::backend::BackendEvent;
-use crate::model::{ConnectionState, Container, FleetSnapshot, HostInfo, Usage};
+use crate::model::{ConnectionState, Container, FleetSnapshot, HostInfo, Sampling, Usage};
 
 const RETRY_EVERY: Duration = Duration::from_secs(1);
 const QUICK_RETRY: Duration = Duration::from_millis(250);
 const PING_EVERY: Duration = Duration::from_secs(3);
 /// A full re-listing, in case an event was missed.
 const RESYNC_EVERY: Duration = Duration::from_secs(30);
+const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 
 /// Starts watching the engine at `host`; drop or abort the handle to stop.
 pub fn spawn_watcher(
@@ -70,6 +77,19 @@ struct StatsStream {
     started_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
+/// A container whose usage is read from its cgroup files, with the start it belongs to.
+struct CgroupSampler {
+    files: CgroupFiles,
+    started_at: Option<chrono::DateTime<chrono::Utc>>,
+    last: Reading,
+}
+
+/// Whether usage may be read from cgroup files: only through a local socket (the engine is on
+/// this host), and not when `DOKK_STATS=engine` asks for the engine's stats streams.
+fn cgroups_allowed(host: &str) -> bool {
+    host.starts_with("unix://") && std::env::var("DOKK_STATS").as_deref() != Ok("engine")
+}
+
 /// Stats streams by container id; aborted when dropped, so a lost session leaks no task.
 #[derive(Default)]
 struct StatsStreams(HashMap<String, StatsStream>);
@@ -89,8 +109,12 @@ struct Session {
     out: mpsc::Sender<BackendEvent>,
     info: HostInfo,
     containers: BTreeMap<String, Container>,
+    /// The containers as last sent; rebuilt only when one of them changed.
+    shared: Option<Arc<Vec<Container>>>,
     usage: HashMap<String, Usage>,
     streams: StatsStreams,
+    cgroups: HashMap<String, CgroupSampler>,
+    cgroups_allowed: bool,
     samples_tx: mpsc::Sender<(String, Usage)>,
     samples_rx: mpsc::Receiver<(String, Usage)>,
 }
@@ -111,8 +135,11 @@ impl Session {
             out,
             info,
             containers: BTreeMap::new(),
+            shared: None,
             usage: HashMap::new(),
             streams: StatsStreams::default(),
+            cgroups: HashMap::new(),
+            cgroups_allowed: cgroups_allowed(host),
             samples_tx,
             samples_rx,
         })
@@ -192,7 +219,8 @@ impl Session {
                     }
                 }
                 _ = tick.tick() => {
-                    self.ensure_streams();
+                    self.ensure_sampling();
+                    usage_changed |= self.read_cgroups();
                     if usage_changed {
                         usage_changed = false;
                         self.publish().await;
@@ -266,12 +294,69 @@ impl Session {
 
     fn remember(&mut self, container: Container) {
         let id = container.id.clone();
-        if container.is_running() {
-            self.ensure_stream(&id, container.started_at);
-        } else {
-            self.stop_stream(&id);
+        self.containers.insert(id.clone(), container);
+        self.shared = None;
+        self.ensure_sampled(&id);
+    }
+
+    /// Samples a running container from its cgroup files when they can be read, else from a
+    /// stats stream; stops sampling a container that no longer runs.
+    fn ensure_sampled(&mut self, id: &str) {
+        let Some(container) = self.containers.get(id).filter(|c| c.is_running()) else {
+            self.stop_sampling(id);
+            return;
+        };
+        let started_at = container.started_at;
+        if self.is_sampled(container) {
+            return;
         }
-        self.containers.insert(id, container);
+        let files = container
+            .pid
+            .filter(|_| self.cgroups_allowed)
+            .and_then(|pid| {
+                CgroupFiles::locate(Path::new("/proc"), Path::new(CGROUP_ROOT), pid, id)
+            });
+        match files.and_then(|files| Some((files.read().ok()?, files))) {
+            Some((last, files)) => {
+                self.stop_sampling(id);
+                self.cgroups.insert(
+                    id.to_string(),
+                    CgroupSampler {
+                        files,
+                        started_at,
+                        last,
+                    },
+                );
+            }
+            None => {
+                self.cgroups.remove(id);
+                self.ensure_stream(id, started_at);
+            }
+        }
+    }
+
+    /// Takes a reading of every cgroup-sampled container; true when any usage changed. A
+    /// cgroup that cannot be read has gone: its container is sampled afresh at the next tick.
+    fn read_cgroups(&mut self) -> bool {
+        let mut gone = Vec::new();
+        let mut changed = false;
+        for (id, sampler) in &mut self.cgroups {
+            match sampler.files.read() {
+                Ok(reading) => {
+                    if let Some(usage) = usage_between(&sampler.last, &reading) {
+                        self.usage.insert(id.clone(), usage);
+                        changed = true;
+                    }
+                    sampler.last = reading;
+                }
+                Err(_) => gone.push(id.clone()),
+            }
+        }
+        for id in gone {
+            self.cgroups.remove(&id);
+            self.usage.remove(&id);
+        }
+        changed
     }
 
     /// Starts a stats stream for a running container that has none, whose stream ended (an
@@ -284,7 +369,7 @@ impl Session {
         if current {
             return;
         }
-        self.stop_stream(id);
+        self.stop_sampling(id);
         let handle = tokio::spawn(stream_stats(
             self.docker.clone(),
             id.to_string(),
@@ -295,41 +380,63 @@ impl Session {
             .insert(id.to_string(), StatsStream { handle, started_at });
     }
 
-    fn ensure_streams(&mut self) {
-        let running: Vec<(String, _)> = self
+    /// Re-samples a running container whose stream ended or whose cgroup went away.
+    fn ensure_sampling(&mut self) {
+        let unsampled: Vec<String> = self
             .containers
             .values()
-            .filter(|c| c.is_running())
-            .map(|c| (c.id.clone(), c.started_at))
+            .filter(|c| c.is_running() && !self.is_sampled(c))
+            .map(|c| c.id.clone())
             .collect();
-        for (id, started_at) in running {
-            self.ensure_stream(&id, started_at);
+        for id in unsampled {
+            self.ensure_sampled(&id);
         }
+    }
+
+    fn is_sampled(&self, container: &Container) -> bool {
+        let started_at = container.started_at;
+        self.cgroups
+            .get(&container.id)
+            .is_some_and(|c| c.started_at == started_at)
+            || self
+                .streams
+                .0
+                .get(&container.id)
+                .is_some_and(|s| !s.handle.is_finished() && s.started_at == started_at)
     }
 
     fn forget(&mut self, id: &str) {
-        self.stop_stream(id);
+        self.stop_sampling(id);
         self.containers.remove(id);
+        self.shared = None;
     }
 
-    fn stop_stream(&mut self, id: &str) {
+    fn stop_sampling(&mut self, id: &str) {
         if let Some(stream) = self.streams.0.remove(id) {
             stream.handle.abort();
         }
+        self.cgroups.remove(id);
         self.usage.remove(id);
     }
 
     async fn publish(&mut self) {
+        let containers = self
+            .shared
+            .get_or_insert_with(|| Arc::new(self.containers.values().cloned().collect()))
+            .clone();
         let snapshot = FleetSnapshot {
             host: self.info.clone(),
-            containers: Arc::new(self.containers.values().cloned().collect()),
+            containers,
             usage: Arc::new(self.usage.clone()),
-            open_streams: self
-                .streams
-                .0
-                .values()
-                .filter(|s| !s.handle.is_finished())
-                .count(),
+            sampling: Sampling {
+                from_cgroups: self.cgroups.len(),
+                engine_streams: self
+                    .streams
+                    .0
+                    .values()
+                    .filter(|s| !s.handle.is_finished())
+                    .count(),
+            },
         };
         // An error means the UI has gone; the loop notices and ends.
         let _ = self
