@@ -5,9 +5,9 @@
 //!
 //! For each fleet size it starts that many containers with Compose labels and limits (most
 //! idle, 5 % busy, 10 % logging a line a second), then watches them with each tool in turn, in
-//! a tmux pane of 200×50: dokk's console (fleet view, 1 s refresh), dokk forced onto the
-//! engine's stats streams (`DOKK_STATS=engine`, what it does when the engine is on another
-//! host), `docker stats`, and `oxker` when it is installed. An "idle" turn watches nothing, to
+//! a tmux pane of 200×50: dokk's console (fleet view, 1 s refresh), dokk made to ask the engine
+//! for samples (`DOKK_STATS=engine`: what it does when the engine is on another host),
+//! `docker stats`, and `oxker` when it is installed. An "idle" turn watches nothing, to
 //! measure what the engine spends on its own. Tools take turns in a rotating order, round
 //! after round, so drift on the machine falls on all of them alike. Each turn: 5 s to start
 //! (not counted), then `--seconds` measured from /proc: the tool's own CPU time, the CPU time
@@ -37,7 +37,7 @@ struct Options {
 enum Tool {
     Idle,
     Dokk,
-    DokkStreams,
+    DokkEngine,
     DockerStats,
     Oxker,
 }
@@ -47,7 +47,7 @@ impl Tool {
         match self {
             Tool::Idle => "nothing (engine alone)",
             Tool::Dokk => "dokk",
-            Tool::DokkStreams => "dokk, engine streams",
+            Tool::DokkEngine => "dokk, asking the engine",
             Tool::DockerStats => "docker stats",
             Tool::Oxker => "oxker",
         }
@@ -57,7 +57,7 @@ impl Tool {
         Some(match name {
             "idle" => Tool::Idle,
             "dokk" => Tool::Dokk,
-            "dokk-streams" => Tool::DokkStreams,
+            "dokk-engine" => Tool::DokkEngine,
             "docker-stats" => Tool::DockerStats,
             "oxker" => Tool::Oxker,
             _ => return None,
@@ -74,7 +74,7 @@ impl Tool {
         Some(match self {
             Tool::Idle => "exec sleep 100000".to_string(),
             Tool::Dokk => format!("{dokk_env} {}", dokk.display()),
-            Tool::DokkStreams => format!("{dokk_env} DOKK_STATS=engine {}", dokk.display()),
+            Tool::DokkEngine => format!("{dokk_env} DOKK_STATS=engine {}", dokk.display()),
             Tool::DockerStats => "exec docker stats".to_string(),
             Tool::Oxker => format!("exec {}", oxker?.display()),
         })
@@ -89,7 +89,7 @@ fn parse_options() -> Options {
         tools: vec![
             Tool::Idle,
             Tool::Dokk,
-            Tool::DokkStreams,
+            Tool::DokkEngine,
             Tool::DockerStats,
             Tool::Oxker,
         ],
@@ -465,7 +465,7 @@ fn print_size_table(results: &BTreeMap<Tool, Vec<Turn>>, options: &Options) {
     let Some(&(own, induced, rss)) = medians.get(&Tool::Dokk) else {
         return;
     };
-    for peer in [Tool::DockerStats, Tool::Oxker, Tool::DokkStreams] {
+    for peer in [Tool::DockerStats, Tool::Oxker, Tool::DokkEngine] {
         if let Some(&(peer_own, peer_induced, peer_rss)) = medians.get(&peer) {
             println!(
                 "- dokk ÷ {}: own CPU {}, induced engine CPU {}, peak RSS {}",

@@ -296,7 +296,7 @@ pub fn evergreen() -> FleetSnapshot {
         usage: Arc::new(usage),
         sampling: crate::model::Sampling {
             from_cgroups: 8,
-            engine_streams: 0,
+            ..Default::default()
         },
     }
 }

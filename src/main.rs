@@ -63,6 +63,7 @@ fn main() -> ExitCode {
     std::sync::LazyLock::force(&dokk::tui::STARTED);
     let cli = Cli::parse();
     let _log_guard = init_logging();
+    raise_open_file_limit();
     match run(cli) {
         Ok(code) => code,
         Err(Failure::BadInput(error)) => {
@@ -237,6 +238,20 @@ fn session_exit(result: Result<(), dokk::cli::SessionCliError>) -> Result<ExitCo
             Ok(ExitCode::from(2))
         }
         Err(error) => Err(anyhow::anyhow!("{error}").into()),
+    }
+}
+
+/// Raises the soft limit on open files to the hard one, as Go programs such as the Docker CLI
+/// do: the console keeps three cgroup files open per running container, and the usual soft
+/// limit of 1,024 would otherwise cap it near 300 containers.
+fn raise_open_file_limit() {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum {
+        limit.current = limit.maximum;
+        if let Err(error) = setrlimit(Resource::Nofile, limit) {
+            tracing::debug!(%error, "could not raise the open-file limit");
+        }
     }
 }
 

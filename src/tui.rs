@@ -2,9 +2,10 @@
 //! terminal input, backend events, log lines and a once-a-second tick, redrawing only on
 //! change. Effects returned by `update` are carried out here.
 
+use std::collections::HashSet;
 use std::io::{self, Stdout, Write};
 use std::path::PathBuf;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use crossterm::event::{
@@ -24,7 +25,7 @@ use tokio::task::JoinHandle;
 use crate::app::{self, Dialog, Effect, Msg, RolloutEvent, State};
 use crate::backend::BackendEvent;
 use crate::backend::docker::logs::{LogEvent, LogRequest, stream_logs};
-use crate::backend::docker::{self, spawn_watcher};
+use crate::backend::docker::{self, SamplingOptions, spawn_watcher};
 use crate::backend::ecs::{Aws, spawn_ecs_watcher};
 use crate::config::{Config, Context, Theme, user_theme_dir};
 use crate::guard::Mutation;
@@ -82,11 +83,11 @@ impl Drop for TerminalGuard {
     }
 }
 
-/// Ctrl-C, which quits from anywhere.
 /// When the process started (forced first thing in `main`): the first full frame is logged
 /// against it, which is how the benchmark reads the time to it.
 pub static STARTED: LazyLock<Instant> = LazyLock::new(Instant::now);
 
+/// Ctrl-C, which quits from anywhere.
 const QUIT: KeyEvent = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
 
 struct Console {
@@ -95,13 +96,15 @@ struct Console {
     input: Option<EventStream>,
     watcher: JoinHandle<()>,
     events: mpsc::Receiver<BackendEvent>,
+    /// Tells the Docker watcher which containers are on screen (sampled first).
+    on_screen: OnScreenSender,
     log_task: Option<JoinHandle<()>>,
     log_tx: mpsc::Sender<(u64, LogEvent)>,
     rollout_tx: mpsc::Sender<RolloutEvent>,
 }
 
 pub async fn run(config: Config, mut state: State) -> anyhow::Result<()> {
-    let (watcher, events) = watch(&state.context);
+    let (watcher, events, on_screen) = watch(&state.context);
     let (log_tx, mut log_rx) = mpsc::channel::<(u64, LogEvent)>(256);
     let (rollout_tx, mut rollout_rx) = mpsc::channel::<RolloutEvent>(64);
     let mut console = Console {
@@ -110,6 +113,7 @@ pub async fn run(config: Config, mut state: State) -> anyhow::Result<()> {
         input: Some(EventStream::new()),
         watcher,
         events,
+        on_screen,
         log_task: None,
         log_tx,
         rollout_tx,
@@ -130,6 +134,14 @@ pub async fn run(config: Config, mut state: State) -> anyhow::Result<()> {
                 .draw(|frame| crate::ui::draw(frame, &state))?;
             dirty = false;
             last_draw = Instant::now();
+            let shown = app::on_screen(&state).map(Arc::new);
+            console.on_screen.send_if_modified(|current| {
+                let changed = *current != shown;
+                if changed {
+                    current.clone_from(&shown);
+                }
+                changed
+            });
             if first_full_frame && let Some(snapshot) = &state.snapshot {
                 first_full_frame = false;
                 tracing::info!(
@@ -196,7 +208,7 @@ impl Console {
                 Ok(context) => {
                     self.watcher.abort();
                     // A fresh channel: nothing the old watcher still sends can arrive.
-                    (self.watcher, self.events) = watch(&context);
+                    (self.watcher, self.events, self.on_screen) = watch(&context);
                     self.stop_logs();
                     app::switch_context(state, context);
                     state.flash(format!("switched to context {name}"), false);
@@ -403,7 +415,7 @@ impl Console {
                     target.cluster = Some(cluster.clone());
                 }
                 self.watcher.abort();
-                (self.watcher, self.events) = watch(&context);
+                (self.watcher, self.events, self.on_screen) = watch(&context);
                 self.stop_logs();
                 app::switch_context(state, context);
                 state.flash(format!("watching cluster {cluster}"), false);
@@ -542,13 +554,19 @@ impl Console {
 
 const DEFAULT_TAIL: usize = 1000;
 
-fn watch(context: &Context) -> (JoinHandle<()>, mpsc::Receiver<BackendEvent>) {
+type OnScreenSender = tokio::sync::watch::Sender<Option<Arc<HashSet<String>>>>;
+
+fn watch(context: &Context) -> (JoinHandle<()>, mpsc::Receiver<BackendEvent>, OnScreenSender) {
     let (events_tx, events_rx) = mpsc::channel::<BackendEvent>(64);
+    let (on_screen, on_screen_rx) = tokio::sync::watch::channel(None);
     let watcher = match &context.ecs {
         Some(target) => spawn_ecs_watcher(target.clone(), context.refresh, events_tx),
-        None => spawn_watcher(context.host.clone(), context.refresh, events_tx),
+        None => {
+            let sampling = SamplingOptions::for_host(&context.host).with_on_screen(on_screen_rx);
+            spawn_watcher(context.host.clone(), context.refresh, events_tx, sampling)
+        }
     };
-    (watcher, events_rx)
+    (watcher, events_rx, on_screen)
 }
 
 fn report(state: &mut State, result: Result<String, String>) {

@@ -3,9 +3,12 @@
 
 mod common;
 
+use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{Dokk, Project, docker_ok, wait_until};
+use dokk::backend::docker::SamplingOptions;
 use serde_json::Value;
 
 /// The capacity test compares against every container on the engine: the other tests hold
@@ -184,6 +187,113 @@ fn cpu_reads_within_two_points_of_docker_stats() {
     panic!("dokk and docker stats differed by more than 2 points three times");
 }
 
+/// What `docker stats --no-stream` shows for one container: CPU % and memory in bytes.
+fn docker_stats(id: &str) -> (f64, f64) {
+    let line = docker_ok(&[
+        "stats",
+        "--no-stream",
+        "--format",
+        "{{.CPUPerc}} {{.MemUsage}}",
+        id,
+    ]);
+    let mut fields = line.split_whitespace();
+    let cpu = fields.next().expect("CPU%").trim_end_matches('%');
+    let memory = fields.next().expect("memory");
+    let (number, unit) = memory.split_at(memory.find(|c: char| c.is_alphabetic()).expect("a unit"));
+    let scale = match unit {
+        "B" => 1.0,
+        "KiB" => 1024.0,
+        "MiB" => 1024.0 * 1024.0,
+        "GiB" => 1024.0 * 1024.0 * 1024.0,
+        other => panic!("unit {other}"),
+    };
+    (
+        cpu.parse().expect("CPU%"),
+        number.parse::<f64>().expect("memory") * scale,
+    )
+}
+
+/// Both ways of sampling (cgroup files, and one-shot requests to the engine with rows off
+/// screen asked less often) read what `docker stats` reads for a busy and an idle container.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watcher_usage_matches_docker_stats_from_cgroups_and_from_the_engine() {
+    let _shared = ENGINE.read().await;
+    use dokk::backend::BackendEvent;
+    let project = Project::new("sampling");
+    let burner = project.run(
+        "burner",
+        1,
+        &["--cpus", "0.25"],
+        &["sh", "-c", "while :; do :; done"],
+    );
+    let idle = project.run("idle", 1, &["--memory", "64m"], &["sleep", "600"]);
+    let host = dokk::backend::docker::default_host();
+    for cgroups in [true, false] {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+        // Only the burner is on screen: the idle container is asked every tenth refresh.
+        let (_on_screen_tx, on_screen) =
+            tokio::sync::watch::channel(Some(Arc::new(HashSet::from([burner.clone()]))));
+        let options = SamplingOptions { cgroups, on_screen };
+        let watcher =
+            dokk::backend::docker::spawn_watcher(host.clone(), Duration::from_secs(1), tx, options);
+        let snapshot = tokio::time::timeout(Duration::from_secs(15), async {
+            loop {
+                match rx.recv().await {
+                    Some(BackendEvent::Snapshot(s))
+                        if s.usage.contains_key(&burner) && s.usage.contains_key(&idle) =>
+                    {
+                        return s;
+                    }
+                    Some(_) => {}
+                    None => panic!("watcher stopped"),
+                }
+            }
+        })
+        .await
+        .expect("usage for both containers");
+        if cgroups {
+            assert_eq!(snapshot.sampling.polled, 0, "{:?}", snapshot.sampling);
+            assert!(snapshot.sampling.from_cgroups >= 2);
+        } else {
+            assert_eq!(snapshot.sampling.from_cgroups, 0, "{:?}", snapshot.sampling);
+            assert_eq!(
+                snapshot.sampling.off_screen_every,
+                Some(dokk::backend::docker::OFF_SCREEN_EVERY as u32)
+            );
+        }
+        // The next snapshot's figures, against `docker stats` over the same seconds.
+        let reference = tokio::task::spawn_blocking({
+            let (burner, idle) = (burner.clone(), idle.clone());
+            move || (docker_stats(&burner), docker_stats(&idle))
+        });
+        let mut latest = snapshot;
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < deadline {
+            if let Ok(Some(BackendEvent::Snapshot(s))) =
+                tokio::time::timeout(Duration::from_millis(500), rx.recv()).await
+            {
+                latest = s;
+            }
+        }
+        let ((cpu, _), (_, idle_memory)) = reference.await.expect("docker stats");
+        let ours = latest.usage[&burner];
+        let idle_ours = latest.usage[&idle];
+        println!(
+            "cgroups {cgroups}: burner {:.2}% (docker stats {cpu:.2}%), idle {} B (docker stats {idle_memory:.0} B)",
+            ours.cpu_percent, idle_ours.memory_bytes
+        );
+        assert!((10.0..=35.0).contains(&ours.cpu_percent), "{ours:?}");
+        assert!((ours.cpu_percent - cpu).abs() <= 5.0, "{ours:?} vs {cpu}");
+        // docker stats rounds memory to three figures.
+        let difference = (idle_ours.memory_bytes as f64 - idle_memory).abs();
+        assert!(
+            difference <= idle_memory * 0.02 + 64.0 * 1024.0,
+            "{idle_ours:?} vs {idle_memory}"
+        );
+        watcher.abort();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_container_started_while_watching_appears_within_two_seconds() {
     let _shared = ENGINE.read().await;
@@ -194,6 +304,7 @@ async fn a_container_started_while_watching_appears_within_two_seconds() {
         dokk::backend::docker::default_host(),
         Duration::from_secs(1),
         tx,
+        SamplingOptions::for_host(&dokk::backend::docker::default_host()),
     );
     // Wait for the first snapshot.
     let first = tokio::time::timeout(Duration::from_secs(10), async {
@@ -266,6 +377,7 @@ async fn churn_leaves_no_stats_stream_behind() {
         dokk::backend::docker::default_host(),
         Duration::from_millis(200),
         tx,
+        SamplingOptions::for_host(&dokk::backend::docker::default_host()),
     );
     let name = project.name.clone();
     let churn = tokio::task::spawn_blocking(move || {

@@ -13,7 +13,7 @@ pub use ecs::EcsConsole;
 pub use history::History;
 pub use logs::LogView;
 pub use rollout::{Dialog, Rollout, RolloutEvent};
-pub use table::{DisplayRow, SortColumn, display_rows, matches_filter, ordered_rows};
+pub use table::{DisplayRow, SortColumn, display_rows, matches_filter, on_screen, ordered_rows};
 
 use std::cell::Cell;
 use std::collections::HashMap;

@@ -1,7 +1,9 @@
 //! Which services the fleet table shows, in which order: filter, sort, group by project.
 
 use std::cmp::Ordering;
+use std::collections::HashSet;
 
+use super::{State, View};
 use crate::model::{Service, ServiceKey};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,4 +175,45 @@ pub fn display_rows(services: &[Service], rows: &[usize]) -> Vec<DisplayRow> {
         lines.push(DisplayRow::Service { row, service });
     }
     lines
+}
+
+/// The containers whose usage is on screen, for the watcher to sample first; `None` when all
+/// of them count: the table is sorted by usage, or the view shows totals (capacity).
+pub fn on_screen(state: &State) -> Option<HashSet<String>> {
+    match &state.view {
+        View::Fleet => {
+            let by_usage = matches!(
+                state.sort,
+                SortColumn::Cpu
+                    | SortColumn::CpuOfLimit
+                    | SortColumn::Memory
+                    | SortColumn::MemoryOfLimit
+            );
+            if by_usage {
+                return None;
+            }
+            let visible = usize::from(state.layout.area.get().height.saturating_sub(1));
+            let shown = display_rows(&state.services, &state.rows)
+                .into_iter()
+                .skip(state.layout.offset.get())
+                .take(visible)
+                .filter_map(|line| match line {
+                    DisplayRow::Service { service, .. } => Some(&state.services[service]),
+                    DisplayRow::Project { .. } => None,
+                })
+                .flat_map(|s| s.containers.iter().cloned())
+                .collect();
+            Some(shown)
+        }
+        View::Detail(key) => Some(
+            state
+                .services
+                .iter()
+                .filter(|s| &s.key == key)
+                .flat_map(|s| s.containers.iter().cloned())
+                .collect(),
+        ),
+        View::Logs(_) => Some(HashSet::new()),
+        _ => None,
+    }
 }

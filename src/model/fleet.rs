@@ -26,16 +26,18 @@ pub struct FleetSnapshot {
 }
 
 /// Running containers by how their usage is read: from their cgroup files (dokk is on the
-/// engine's host, and costs the engine nothing) or from an engine stats stream each.
+/// engine's host, and costs the engine nothing) or by asking the engine for a sample.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Sampling {
     pub from_cgroups: usize,
-    pub engine_streams: usize,
+    pub polled: usize,
+    /// Polled containers off screen are sampled once in this many refreshes.
+    pub off_screen_every: Option<u32>,
 }
 
 impl Sampling {
     pub fn total(&self) -> usize {
-        self.from_cgroups + self.engine_streams
+        self.from_cgroups + self.polled
     }
 }
 

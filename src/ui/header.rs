@@ -130,15 +130,23 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     frame.render_widget(Paragraph::new(lines), area);
 }
 
-/// How usage is read: from cgroup files costs the engine nothing, a stats stream per
-/// container costs it a sample a second each.
+/// How usage is read: from cgroup files costs the engine nothing; asking it costs a sample
+/// per container asked.
 fn sampling_text(sampling: Sampling) -> Option<String> {
-    Some(match (sampling.from_cgroups, sampling.engine_streams) {
-        (0, 0) => return None,
-        (_, 0) => "usage read from cgroups".to_string(),
-        (0, streams) => format!("usage from {streams} engine stats streams"),
-        (cgroups, streams) => format!("usage from {cgroups} cgroups, {streams} engine streams"),
-    })
+    Some(
+        match (
+            sampling.from_cgroups,
+            sampling.polled,
+            sampling.off_screen_every,
+        ) {
+            (0, 0, _) => return None,
+            (_, 0, _) => "usage read from cgroups".to_string(),
+            (_, _, Some(every)) => {
+                format!("usage: rows on screen every refresh, others every {every}")
+            }
+            (_, _, None) => "usage asked of the engine every refresh".to_string(),
+        },
+    )
 }
 
 /// ` dokk  NAME (kind) `: the start of every header line.

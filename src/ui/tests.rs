@@ -517,3 +517,25 @@ mod capacity {
         assert!(flash.contains("SERVICE=N"), "{flash}");
     }
 }
+
+/// The watcher samples first what the fleet table shows: the rows in view, every container
+/// when the table is sorted by usage.
+#[test]
+fn on_screen_containers_are_the_rows_in_view() {
+    use crate::app::{SortColumn, on_screen};
+    let mut state = state_with(Some(evergreen()));
+    let all: std::collections::HashSet<String> = state
+        .services
+        .iter()
+        .flat_map(|s| s.containers.iter().cloned())
+        .collect();
+    render(&state, 120, 40);
+    assert_eq!(on_screen(&state), Some(all.clone()));
+    // Eight lines of table: a header, a project heading and six services.
+    render(&state, 120, 4 + 8 + 2 + 4);
+    let shown = on_screen(&state).expect("rows in view");
+    assert!(!shown.is_empty() && shown.len() < all.len(), "{shown:?}");
+    assert!(shown.is_subset(&all));
+    state.sort = SortColumn::Cpu;
+    assert_eq!(on_screen(&state), None);
+}

@@ -4,10 +4,12 @@ mod cgroup;
 mod convert;
 pub mod exec;
 pub mod logs;
+mod sampler;
 mod stats;
 mod watcher;
 
 pub use convert::container_from_inspect;
+pub use sampler::{OFF_SCREEN_EVERY, OnScreen, SamplingOptions};
 pub use stats::{memory_without_cache, usage_from_sample};
 pub use watcher::spawn_watcher;
 
@@ -22,7 +24,7 @@ use futures_util::{StreamExt, stream};
 use crate::model::{Container, HostInfo, Usage};
 
 /// How long a single request may take before the engine counts as unreachable.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// Concurrent inspect / stats requests while loading the fleet.
 const PARALLEL_REQUESTS: usize = 8;
 

@@ -42,6 +42,40 @@ pub fn usage_from_sample(sample: &ContainerStatsResponse) -> Option<Usage> {
     })
 }
 
+/// The engine's counters from one one-shot sample: usage between two of them is computed by
+/// `usage_between_samples`, as the engine would between a sample and its `precpu_stats`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RawSample {
+    cpu_total: u64,
+    system: u64,
+    online: u32,
+    memory_bytes: u64,
+}
+
+pub fn raw_sample(sample: &ContainerStatsResponse) -> Option<RawSample> {
+    let cpu = sample.cpu_stats.as_ref()?;
+    Some(RawSample {
+        cpu_total: cpu.cpu_usage.as_ref()?.total_usage?,
+        system: cpu.system_cpu_usage?,
+        online: cpu.online_cpus.unwrap_or(0),
+        memory_bytes: sample.memory_stats.as_ref().map_or(0, memory_without_cache),
+    })
+}
+
+/// Usage between two samples of the same container, or `None` when the engine's clock did not
+/// move (the same sample twice).
+pub fn usage_between_samples(before: &RawSample, after: &RawSample) -> Option<Usage> {
+    let system_delta = after.system.checked_sub(before.system)? as f64;
+    if system_delta <= 0.0 {
+        return None;
+    }
+    let cpu_delta = after.cpu_total.saturating_sub(before.cpu_total) as f64;
+    Some(Usage {
+        cpu_percent: cpu_delta / system_delta * f64::from(after.online.max(1)) * 100.0,
+        memory_bytes: after.memory_bytes,
+    })
+}
+
 /// Memory usage minus inactive file cache (`total_inactive_file` on cgroup v1,
 /// `inactive_file` on v2), as `docker stats` shows it.
 pub fn memory_without_cache(memory: &ContainerMemoryStats) -> u64 {
@@ -103,6 +137,22 @@ mod tests {
         .expect("a usable sample");
         assert!((usage.cpu_percent - 25.0).abs() < 1e-9, "{usage:?}");
         assert_eq!(usage.memory_bytes, 70 << 20);
+    }
+
+    #[test]
+    fn usage_between_two_one_shot_samples() {
+        let one_shot = |now| ContainerStatsResponse {
+            precpu_stats: None,
+            ..sample(cpu(0, 0, 0), now)
+        };
+        let before =
+            raw_sample(&one_shot(cpu(1_000_000_000, 10_000_000_000, 2))).expect("in the fixture");
+        let after =
+            raw_sample(&one_shot(cpu(1_250_000_000, 12_000_000_000, 2))).expect("in the fixture");
+        let usage = usage_between_samples(&before, &after).expect("in the fixture");
+        assert!((usage.cpu_percent - 25.0).abs() < 1e-9, "{usage:?}");
+        assert_eq!(usage.memory_bytes, 70 << 20);
+        assert_eq!(usage_between_samples(&after, &after), None);
     }
 
     #[test]

@@ -2,44 +2,45 @@
 //! container's usage, and sends owned snapshots to the UI. It never touches the UI, and it
 //! never gives up: a lost engine is reported and retried every second.
 //!
-//! On the engine's own host, usage is read from the containers' cgroup files once per refresh
-//! (see `cgroup`); elsewhere, or when those files cannot be seen, from one engine stats stream
-//! per container.
+//! How usage is sampled is the `sampler`'s business.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bollard::Docker;
-use bollard::query_parameters::{EventsOptionsBuilder, StatsOptionsBuilder};
+use bollard::query_parameters::EventsOptionsBuilder;
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::cgroup::{CgroupFiles, Reading, usage_between};
-use super::{DockerError, host_info, inspect, inspect_all, list_ids, usage_from_sample};
+use super::sampler::{PolledSample, Sampler, SamplingOptions};
+use super::{DockerError, host_info, inspect, inspect_all, list_ids};
 use crate::backend::BackendEvent;
-use crate::model::{ConnectionState, Container, FleetSnapshot, HostInfo, Sampling, Usage};
+use crate::model::{ConnectionState, Container, FleetSnapshot, HostInfo};
 
 const RETRY_EVERY: Duration = Duration::from_secs(1);
 const QUICK_RETRY: Duration = Duration::from_millis(250);
 const PING_EVERY: Duration = Duration::from_secs(3);
 /// A full re-listing, in case an event was missed.
 const RESYNC_EVERY: Duration = Duration::from_secs(30);
-const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 
 /// Starts watching the engine at `host`; drop or abort the handle to stop.
 pub fn spawn_watcher(
     host: String,
     refresh: Duration,
     events: mpsc::Sender<BackendEvent>,
+    sampling: SamplingOptions,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut lost_since = None;
         let mut attempts: u32 = 0;
         loop {
-            let error = match Session::open(&host, refresh, events.clone()).await {
+            let options = SamplingOptions {
+                cgroups: sampling.cgroups,
+                on_screen: sampling.on_screen.clone(),
+            };
+            let error = match Session::open(&host, refresh, events.clone(), options).await {
                 Ok(mut session) => {
                     lost_since = None;
                     attempts = 0;
@@ -71,37 +72,6 @@ fn retry_delay(attempts: u32) -> Duration {
     }
 }
 
-/// One stats stream per running container, with the start it belongs to.
-struct StatsStream {
-    handle: JoinHandle<()>,
-    started_at: Option<chrono::DateTime<chrono::Utc>>,
-}
-
-/// A container whose usage is read from its cgroup files, with the start it belongs to.
-struct CgroupSampler {
-    files: CgroupFiles,
-    started_at: Option<chrono::DateTime<chrono::Utc>>,
-    last: Reading,
-}
-
-/// Whether usage may be read from cgroup files: only through a local socket (the engine is on
-/// this host), and not when `DOKK_STATS=engine` asks for the engine's stats streams.
-fn cgroups_allowed(host: &str) -> bool {
-    host.starts_with("unix://") && std::env::var("DOKK_STATS").as_deref() != Ok("engine")
-}
-
-/// Stats streams by container id; aborted when dropped, so a lost session leaks no task.
-#[derive(Default)]
-struct StatsStreams(HashMap<String, StatsStream>);
-
-impl Drop for StatsStreams {
-    fn drop(&mut self) {
-        for stream in self.0.values() {
-            stream.handle.abort();
-        }
-    }
-}
-
 struct Session {
     docker: Docker,
     host: String,
@@ -111,12 +81,8 @@ struct Session {
     containers: BTreeMap<String, Container>,
     /// The containers as last sent; rebuilt only when one of them changed.
     shared: Option<Arc<Vec<Container>>>,
-    usage: HashMap<String, Usage>,
-    streams: StatsStreams,
-    cgroups: HashMap<String, CgroupSampler>,
-    cgroups_allowed: bool,
-    samples_tx: mpsc::Sender<(String, Usage)>,
-    samples_rx: mpsc::Receiver<(String, Usage)>,
+    sampler: Sampler,
+    samples: mpsc::Receiver<PolledSample>,
 }
 
 impl Session {
@@ -124,10 +90,11 @@ impl Session {
         host: &str,
         refresh: Duration,
         out: mpsc::Sender<BackendEvent>,
+        sampling: SamplingOptions,
     ) -> Result<Session, DockerError> {
         let docker = super::connect(host).await?;
         let info = host_info(&docker, host).await?;
-        let (samples_tx, samples_rx) = mpsc::channel(1024);
+        let (sampler, samples) = Sampler::new(docker.clone(), sampling);
         Ok(Session {
             docker,
             host: host.to_string(),
@@ -136,12 +103,8 @@ impl Session {
             info,
             containers: BTreeMap::new(),
             shared: None,
-            usage: HashMap::new(),
-            streams: StatsStreams::default(),
-            cgroups: HashMap::new(),
-            cgroups_allowed: cgroups_allowed(host),
-            samples_tx,
-            samples_rx,
+            sampler,
+            samples,
         })
     }
 
@@ -212,15 +175,11 @@ impl Session {
                     }
                     self.publish().await;
                 }
-                Some((id, usage)) = self.samples_rx.recv() => {
-                    if self.containers.get(&id).is_some_and(Container::is_running) {
-                        self.usage.insert(id, usage);
-                        usage_changed = true;
-                    }
+                Some(answer) = self.samples.recv() => {
+                    usage_changed |= self.sampler.receive(answer);
                 }
                 _ = tick.tick() => {
-                    self.ensure_sampling();
-                    usage_changed |= self.read_cgroups();
+                    usage_changed |= self.sampler.refresh();
                     if usage_changed {
                         usage_changed = false;
                         self.publish().await;
@@ -293,130 +252,15 @@ impl Session {
     }
 
     fn remember(&mut self, container: Container) {
-        let id = container.id.clone();
-        self.containers.insert(id.clone(), container);
+        self.sampler.track(&container);
+        self.containers.insert(container.id.clone(), container);
         self.shared = None;
-        self.ensure_sampled(&id);
-    }
-
-    /// Samples a running container from its cgroup files when they can be read, else from a
-    /// stats stream; stops sampling a container that no longer runs.
-    fn ensure_sampled(&mut self, id: &str) {
-        let Some(container) = self.containers.get(id).filter(|c| c.is_running()) else {
-            self.stop_sampling(id);
-            return;
-        };
-        let started_at = container.started_at;
-        if self.is_sampled(container) {
-            return;
-        }
-        let files = container
-            .pid
-            .filter(|_| self.cgroups_allowed)
-            .and_then(|pid| {
-                CgroupFiles::locate(Path::new("/proc"), Path::new(CGROUP_ROOT), pid, id)
-            });
-        match files.and_then(|files| Some((files.read().ok()?, files))) {
-            Some((last, files)) => {
-                self.stop_sampling(id);
-                self.cgroups.insert(
-                    id.to_string(),
-                    CgroupSampler {
-                        files,
-                        started_at,
-                        last,
-                    },
-                );
-            }
-            None => {
-                self.cgroups.remove(id);
-                self.ensure_stream(id, started_at);
-            }
-        }
-    }
-
-    /// Takes a reading of every cgroup-sampled container; true when any usage changed. A
-    /// cgroup that cannot be read has gone: its container is sampled afresh at the next tick.
-    fn read_cgroups(&mut self) -> bool {
-        let mut gone = Vec::new();
-        let mut changed = false;
-        for (id, sampler) in &mut self.cgroups {
-            match sampler.files.read() {
-                Ok(reading) => {
-                    if let Some(usage) = usage_between(&sampler.last, &reading) {
-                        self.usage.insert(id.clone(), usage);
-                        changed = true;
-                    }
-                    sampler.last = reading;
-                }
-                Err(_) => gone.push(id.clone()),
-            }
-        }
-        for id in gone {
-            self.cgroups.remove(&id);
-            self.usage.remove(&id);
-        }
-        changed
-    }
-
-    /// Starts a stats stream for a running container that has none, whose stream ended (an
-    /// error, or the engine closed it), or that restarted since its stream began.
-    fn ensure_stream(&mut self, id: &str, started_at: Option<chrono::DateTime<chrono::Utc>>) {
-        let current =
-            self.streams.0.get(id).is_some_and(|stream| {
-                !stream.handle.is_finished() && stream.started_at == started_at
-            });
-        if current {
-            return;
-        }
-        self.stop_sampling(id);
-        let handle = tokio::spawn(stream_stats(
-            self.docker.clone(),
-            id.to_string(),
-            self.samples_tx.clone(),
-        ));
-        self.streams
-            .0
-            .insert(id.to_string(), StatsStream { handle, started_at });
-    }
-
-    /// Re-samples a running container whose stream ended or whose cgroup went away.
-    fn ensure_sampling(&mut self) {
-        let unsampled: Vec<String> = self
-            .containers
-            .values()
-            .filter(|c| c.is_running() && !self.is_sampled(c))
-            .map(|c| c.id.clone())
-            .collect();
-        for id in unsampled {
-            self.ensure_sampled(&id);
-        }
-    }
-
-    fn is_sampled(&self, container: &Container) -> bool {
-        let started_at = container.started_at;
-        self.cgroups
-            .get(&container.id)
-            .is_some_and(|c| c.started_at == started_at)
-            || self
-                .streams
-                .0
-                .get(&container.id)
-                .is_some_and(|s| !s.handle.is_finished() && s.started_at == started_at)
     }
 
     fn forget(&mut self, id: &str) {
-        self.stop_sampling(id);
+        self.sampler.forget(id);
         self.containers.remove(id);
         self.shared = None;
-    }
-
-    fn stop_sampling(&mut self, id: &str) {
-        if let Some(stream) = self.streams.0.remove(id) {
-            stream.handle.abort();
-        }
-        self.cgroups.remove(id);
-        self.usage.remove(id);
     }
 
     async fn publish(&mut self) {
@@ -427,34 +271,13 @@ impl Session {
         let snapshot = FleetSnapshot {
             host: self.info.clone(),
             containers,
-            usage: Arc::new(self.usage.clone()),
-            sampling: Sampling {
-                from_cgroups: self.cgroups.len(),
-                engine_streams: self
-                    .streams
-                    .0
-                    .values()
-                    .filter(|s| !s.handle.is_finished())
-                    .count(),
-            },
+            usage: Arc::new(self.sampler.usage().clone()),
+            sampling: self.sampler.summary(),
         };
         // An error means the UI has gone; the loop notices and ends.
         let _ = self
             .out
             .send(BackendEvent::Snapshot(Box::new(snapshot)))
             .await;
-    }
-}
-
-/// Follows one container's stats stream, sending a usage figure per sample after the first.
-async fn stream_stats(docker: Docker, id: String, out: mpsc::Sender<(String, Usage)>) {
-    let options = StatsOptionsBuilder::default().stream(true).build();
-    let mut samples = docker.stats(&id, Some(options)).skip(1);
-    while let Some(Ok(sample)) = samples.next().await {
-        if let Some(usage) = usage_from_sample(&sample)
-            && out.send((id.clone(), usage)).await.is_err()
-        {
-            return;
-        }
     }
 }

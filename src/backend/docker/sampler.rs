@@ -1,0 +1,324 @@
+//! How the watcher samples each running container's usage, as cheaply for the engine as it can:
+//!
+//! - on the engine's own host, from the container's cgroup files (see `cgroup`): the engine
+//!   does no work at all;
+//! - otherwise with one-shot stats requests: containers on screen every refresh, the others
+//!   every `OFF_SCREEN_EVERY` refreshes (everything every refresh while the table is sorted by
+//!   usage, or when no one says what is on screen). The engine collects a sample per request,
+//!   so this costs it a fraction of what one stats stream per container costs.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+
+use bollard::Docker;
+use bollard::query_parameters::StatsOptionsBuilder;
+use futures_util::{StreamExt, stream};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use super::REQUEST_TIMEOUT;
+use super::cgroup::{CgroupFiles, Reading, usage_between};
+use super::stats::{RawSample, raw_sample, usage_between_samples};
+use crate::model::{Container, Sampling, Usage};
+
+/// Off-screen containers are asked for a sample once in this many refreshes.
+pub const OFF_SCREEN_EVERY: u64 = 10;
+const CGROUP_ROOT: &str = "/sys/fs/cgroup";
+/// The engine answers every stats request at its next once-a-second collection, however many
+/// wait: asked one after the other, 200 containers would take 200 s.
+const PARALLEL_POLLS: usize = 64;
+
+/// The container ids on screen, sent by the console after each frame; `None` when every
+/// container counts (the table is sorted by usage, or a view shows totals).
+pub type OnScreen = watch::Receiver<Option<Arc<HashSet<String>>>>;
+
+/// What a watcher is told about sampling.
+pub struct SamplingOptions {
+    /// Read cgroup files when they can be seen (the engine is on this host).
+    pub cgroups: bool,
+    pub on_screen: OnScreen,
+}
+
+impl SamplingOptions {
+    /// For an engine at `host`: cgroups through a local socket unless `DOKK_STATS=engine` asks
+    /// for the engine's stats; everything counts as on screen.
+    pub fn for_host(host: &str) -> SamplingOptions {
+        let (_, on_screen) = watch::channel(None);
+        SamplingOptions {
+            cgroups: host.starts_with("unix://")
+                && std::env::var("DOKK_STATS").as_deref() != Ok("engine"),
+            on_screen,
+        }
+    }
+
+    pub fn with_on_screen(mut self, on_screen: OnScreen) -> SamplingOptions {
+        self.on_screen = on_screen;
+        self
+    }
+}
+
+type Started = Option<chrono::DateTime<chrono::Utc>>;
+
+struct CgroupSampled {
+    files: CgroupFiles,
+    started_at: Started,
+    last: Reading,
+}
+
+struct Polled {
+    started_at: Started,
+    last: Option<RawSample>,
+    /// The refresh at which it is next asked for, when off screen.
+    due: u64,
+    /// Off-screen containers are spread over the refreshes by this, not asked all at once.
+    phase: u64,
+    /// A request for it is on its way: it is not asked again meanwhile.
+    asking: bool,
+}
+
+/// One polled container's sample, or `None` when the request failed.
+pub type PolledSample = (String, Option<RawSample>);
+
+pub struct Sampler {
+    docker: Docker,
+    cgroups_allowed: bool,
+    on_screen: OnScreen,
+    cgroups: HashMap<String, CgroupSampled>,
+    polled: HashMap<String, Polled>,
+    usage: HashMap<String, Usage>,
+    refreshes: u64,
+    batches: Vec<JoinHandle<()>>,
+    samples_tx: mpsc::Sender<PolledSample>,
+}
+
+impl Drop for Sampler {
+    fn drop(&mut self) {
+        for batch in &self.batches {
+            batch.abort();
+        }
+    }
+}
+
+impl Sampler {
+    /// A sampler and the receiver its one-shot samples arrive on (pass them to `receive`).
+    pub fn new(
+        docker: Docker,
+        options: SamplingOptions,
+    ) -> (Sampler, mpsc::Receiver<PolledSample>) {
+        let (samples_tx, samples_rx) = mpsc::channel(1024);
+        let sampler = Sampler {
+            docker,
+            cgroups_allowed: options.cgroups,
+            on_screen: options.on_screen,
+            cgroups: HashMap::new(),
+            polled: HashMap::new(),
+            usage: HashMap::new(),
+            refreshes: 0,
+            batches: Vec::new(),
+            samples_tx,
+        };
+        (sampler, samples_rx)
+    }
+
+    /// Starts sampling a running container (its cgroup when it can be read, else by polling),
+    /// or stops sampling one that no longer runs.
+    pub fn track(&mut self, container: &Container) {
+        let id = container.id.as_str();
+        if !container.is_running() {
+            self.forget(id);
+            return;
+        }
+        let started_at = container.started_at;
+        let current = self
+            .cgroups
+            .get(id)
+            .map(|c| c.started_at)
+            .or_else(|| self.polled.get(id).map(|p| p.started_at));
+        if current == Some(started_at) {
+            return;
+        }
+        self.forget(id);
+        let files = container
+            .pid
+            .filter(|_| self.cgroups_allowed)
+            .and_then(|pid| {
+                CgroupFiles::locate(Path::new("/proc"), Path::new(CGROUP_ROOT), pid, id)
+            });
+        match files.and_then(|files| Some((files.read().ok()?, files))) {
+            Some((last, files)) => {
+                let sampled = CgroupSampled {
+                    files,
+                    started_at,
+                    last,
+                };
+                self.cgroups.insert(id.to_string(), sampled);
+            }
+            None => {
+                let polled = Polled {
+                    started_at,
+                    last: None,
+                    due: self.refreshes,
+                    phase: self.polled.len() as u64 % OFF_SCREEN_EVERY,
+                    asking: false,
+                };
+                self.polled.insert(id.to_string(), polled);
+            }
+        }
+    }
+
+    pub fn forget(&mut self, id: &str) {
+        self.cgroups.remove(id);
+        self.polled.remove(id);
+        self.usage.remove(id);
+    }
+
+    /// Once a refresh: reads every cgroup, and asks the engine for the polled containers that
+    /// are due. True when usage changed (polled samples arrive later, through `receive`).
+    pub fn refresh(&mut self) -> bool {
+        self.refreshes += 1;
+        let changed = self.read_cgroups();
+        self.poll_due();
+        changed
+    }
+
+    /// A one-shot request has been answered; true when it gave a usage figure.
+    pub fn receive(&mut self, (id, sample): PolledSample) -> bool {
+        let Some(polled) = self.polled.get_mut(&id) else {
+            return false;
+        };
+        polled.asking = false;
+        let Some(sample) = sample else {
+            return false;
+        };
+        let before = polled.last.replace(sample);
+        if before.is_none() {
+            // The first sample gives no CPU figure: ask again at the next refresh.
+            polled.due = self.refreshes + 1;
+        }
+        match before.and_then(|before| usage_between_samples(&before, &sample)) {
+            Some(usage) => {
+                self.usage.insert(id, usage);
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn usage(&self) -> &HashMap<String, Usage> {
+        &self.usage
+    }
+
+    pub fn summary(&self) -> Sampling {
+        Sampling {
+            from_cgroups: self.cgroups.len(),
+            polled: self.polled.len(),
+            off_screen_every: (!self.polled.is_empty() && self.on_screen.borrow().is_some())
+                .then_some(OFF_SCREEN_EVERY as u32),
+        }
+    }
+
+    /// A cgroup that cannot be read has gone: its container is tracked afresh when the
+    /// engine reports it (or at the next resync).
+    fn read_cgroups(&mut self) -> bool {
+        let mut gone = Vec::new();
+        let mut changed = false;
+        for (id, sampled) in &mut self.cgroups {
+            match sampled.files.read() {
+                Ok(reading) => {
+                    if let Some(usage) = usage_between(&sampled.last, &reading) {
+                        self.usage.insert(id.clone(), usage);
+                        changed = true;
+                    }
+                    sampled.last = reading;
+                }
+                Err(_) => gone.push(id.clone()),
+            }
+        }
+        for id in gone {
+            self.forget(&id);
+        }
+        changed
+    }
+
+    /// Starts one batch of one-shot requests for the containers that are due and not already
+    /// being asked (a slow engine is not asked faster than it answers).
+    fn poll_due(&mut self) {
+        self.batches.retain(|batch| !batch.is_finished());
+        let on_screen = self.on_screen.borrow().clone();
+        let now = self.refreshes;
+        let mut due = Vec::new();
+        for (id, polled) in &mut self.polled {
+            let shown = on_screen.as_ref().is_none_or(|ids| ids.contains(id));
+            if !polled.asking && (shown || polled.due <= now) {
+                polled.asking = true;
+                polled.due = next_due(now, polled.phase);
+                due.push(id.clone());
+            }
+        }
+        if due.is_empty() {
+            return;
+        }
+        let docker = self.docker.clone();
+        let out = self.samples_tx.clone();
+        self.batches.push(tokio::spawn(poll(docker, due, out)));
+    }
+}
+
+/// The first refresh after `now` that falls on `phase`: off-screen containers are spread
+/// evenly over the refreshes.
+fn next_due(now: u64, phase: u64) -> u64 {
+    let next = now + 1;
+    next + (phase + OFF_SCREEN_EVERY - next % OFF_SCREEN_EVERY) % OFF_SCREEN_EVERY
+}
+
+/// Asks the engine for one sample of each container, a few at a time.
+async fn poll(docker: Docker, ids: Vec<String>, out: mpsc::Sender<PolledSample>) {
+    let docker = &docker;
+    let mut samples = stream::iter(ids)
+        .map(|id| async move {
+            let options = StatsOptionsBuilder::default()
+                .stream(false)
+                .one_shot(true)
+                .build();
+            let mut request = docker.stats(&id, Some(options));
+            let sample = match tokio::time::timeout(REQUEST_TIMEOUT, request.next()).await {
+                Ok(Some(Ok(sample))) => raw_sample(&sample),
+                _ => None,
+            };
+            (id, sample)
+        })
+        .buffer_unordered(PARALLEL_POLLS);
+    while let Some(answer) = samples.next().await {
+        if out.send(answer).await.is_err() {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 200 off-screen containers, each asked once in ten refreshes, and 20 of them each time.
+    #[test]
+    fn off_screen_containers_are_spread_over_the_refreshes() {
+        let mut due: Vec<u64> = vec![0; 200];
+        let mut asked = vec![0; 200];
+        for now in 1..=100 {
+            let mut this_refresh = 0;
+            for (index, due) in due.iter_mut().enumerate() {
+                if *due <= now {
+                    *due = next_due(now, index as u64 % OFF_SCREEN_EVERY);
+                    asked[index] += 1;
+                    this_refresh += 1;
+                }
+            }
+            if now > OFF_SCREEN_EVERY {
+                assert_eq!(this_refresh, 20, "refresh {now}");
+            }
+        }
+        // Once at the start, then once every ten refreshes.
+        assert!(asked.iter().all(|&n| (10..=11).contains(&n)), "{asked:?}");
+    }
+}
