@@ -142,7 +142,7 @@ fn sampling_text(sampling: Sampling) -> Option<String> {
             (0, 0, _) => return None,
             (_, 0, _) => "usage read from cgroups".to_string(),
             (_, _, Some(every)) => {
-                format!("usage: rows on screen every refresh, others every {every}")
+                format!("usage: rows on screen every refresh, others every {every}th")
             }
             (_, _, None) => "usage asked of the engine every refresh".to_string(),
         },

@@ -253,9 +253,13 @@ impl Sampler {
             if !polled.asking && (shown || polled.due <= now) {
                 polled.asking = true;
                 polled.due = next_due(now, polled.phase);
-                due.push(id.clone());
+                due.push((!shown, id.clone()));
             }
         }
+        // Rows on screen first: at the start every container is due, and the engine answers
+        // only so many at once.
+        due.sort_unstable();
+        let due: Vec<String> = due.into_iter().map(|(_, id)| id).collect();
         if due.is_empty() {
             return;
         }
