@@ -125,6 +125,7 @@ pub async fn run(config: Config, mut state: State) -> anyhow::Result<()> {
     let mut dirty = true;
     let mut last_draw = Instant::now() - FRAME;
     let mut first_full_frame = true;
+    let mut last_backend_event = Instant::now();
 
     loop {
         if dirty && last_draw.elapsed() >= FRAME {
@@ -172,8 +173,12 @@ pub async fn run(config: Config, mut state: State) -> anyhow::Result<()> {
             _ = hangup.recv() => Msg::Key(QUIT),
             _ = tokio::time::sleep(wait), if dirty => continue,
         };
-        // A tick only moves ages on; when live, a snapshot already redrew within the second.
+        // A tick only moves ages on. While snapshots arrive every refresh they redraw anyway:
+        // a tick then would draw a second frame a few milliseconds before the snapshot's.
         let tick_only = matches!(msg, Msg::Tick(_));
+        if matches!(msg, Msg::Backend(_)) {
+            last_backend_event = Instant::now();
+        }
         let mut msgs = vec![msg];
         // A burst of log lines costs one frame, not one per batch.
         while msgs.len() < MAX_BATCHES_PER_FRAME {
@@ -191,7 +196,7 @@ pub async fn run(config: Config, mut state: State) -> anyhow::Result<()> {
                 }
             }
         }
-        dirty |= !tick_only || last_draw.elapsed() >= Duration::from_millis(900);
+        dirty |= !tick_only || last_backend_event.elapsed() >= Duration::from_millis(1500);
     }
 }
 

@@ -261,35 +261,42 @@ async fn watcher_usage_matches_docker_stats_from_cgroups_and_from_the_engine() {
                 Some(dokk::backend::docker::OFF_SCREEN_EVERY as u32)
             );
         }
-        // The next snapshot's figures, against `docker stats` over the same seconds.
-        let reference = tokio::task::spawn_blocking({
-            let (burner, idle) = (burner.clone(), idle.clone());
-            move || (docker_stats(&burner), docker_stats(&idle))
-        });
+        // The next snapshots' figures, against `docker stats` over the same seconds; three
+        // tries, as a busy machine can starve either side for a moment.
         let mut latest = snapshot;
-        let deadline = Instant::now() + Duration::from_secs(2);
-        while Instant::now() < deadline {
-            if let Ok(Some(BackendEvent::Snapshot(s))) =
-                tokio::time::timeout(Duration::from_millis(500), rx.recv()).await
+        let mut agreed = false;
+        for attempt in 0..3 {
+            let reference = tokio::task::spawn_blocking({
+                let (burner, idle) = (burner.clone(), idle.clone());
+                move || (docker_stats(&burner), docker_stats(&idle))
+            });
+            let deadline = Instant::now() + Duration::from_secs(2);
+            while Instant::now() < deadline {
+                if let Ok(Some(BackendEvent::Snapshot(s))) =
+                    tokio::time::timeout(Duration::from_millis(500), rx.recv()).await
+                {
+                    latest = s;
+                }
+            }
+            let ((cpu, _), (_, idle_memory)) = reference.await.expect("docker stats");
+            let ours = latest.usage[&burner];
+            let idle_ours = latest.usage[&idle];
+            println!(
+                "cgroups {cgroups}, attempt {attempt}: burner {:.2}% (docker stats {cpu:.2}%), \
+                 idle {} B (docker stats {idle_memory:.0} B)",
+                ours.cpu_percent, idle_ours.memory_bytes
+            );
+            // docker stats rounds memory to three figures.
+            let memory_difference = (idle_ours.memory_bytes as f64 - idle_memory).abs();
+            if (10.0..=35.0).contains(&ours.cpu_percent)
+                && (ours.cpu_percent - cpu).abs() <= 5.0
+                && memory_difference <= idle_memory * 0.02 + 64.0 * 1024.0
             {
-                latest = s;
+                agreed = true;
+                break;
             }
         }
-        let ((cpu, _), (_, idle_memory)) = reference.await.expect("docker stats");
-        let ours = latest.usage[&burner];
-        let idle_ours = latest.usage[&idle];
-        println!(
-            "cgroups {cgroups}: burner {:.2}% (docker stats {cpu:.2}%), idle {} B (docker stats {idle_memory:.0} B)",
-            ours.cpu_percent, idle_ours.memory_bytes
-        );
-        assert!((10.0..=35.0).contains(&ours.cpu_percent), "{ours:?}");
-        assert!((ours.cpu_percent - cpu).abs() <= 5.0, "{ours:?} vs {cpu}");
-        // docker stats rounds memory to three figures.
-        let difference = (idle_ours.memory_bytes as f64 - idle_memory).abs();
-        assert!(
-            difference <= idle_memory * 0.02 + 64.0 * 1024.0,
-            "{idle_ours:?} vs {idle_memory}"
-        );
+        assert!(agreed, "dokk and docker stats disagreed three times");
         watcher.abort();
     }
 }
