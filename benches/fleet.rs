@@ -543,7 +543,7 @@ fn first_frame_report(dokk: &Path, size: usize) {
 fn render_report() {
     use dokk::app::{Msg, State, update};
     use dokk::backend::BackendEvent;
-    use dokk::config::{Context, ContextKind, Theme, Thresholds};
+    use dokk::config::{Context, Theme, Thresholds};
     use dokk::model::{Container, FleetSnapshot, HostInfo, Limits, Usage};
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
@@ -599,15 +599,7 @@ fn render_report() {
             ..Default::default()
         }
     };
-    let context = Context {
-        name: "bench".into(),
-        kind: ContextKind::Docker,
-        host: dokk::backend::docker::default_host(),
-        readonly: false,
-        refresh: Duration::from_secs(1),
-        theme: None,
-        ecs: None,
-    };
+    let context = Context::local_docker("bench");
     let mut state = State::new(
         context,
         vec![],

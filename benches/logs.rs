@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use dokk::app::{LogView, State, View};
 use dokk::backend::docker::logs::{LogEvent, LogRequest, parse_line, stream_logs};
-use dokk::config::{Context, ContextKind, Theme, Thresholds};
+use dokk::config::{Context, Theme, Thresholds};
 use dokk::logs::{LogBatch, LogBuffer, Search, Stream};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -253,15 +253,7 @@ fn frame_times() -> Result<(f64, f64, f64), String> {
             follow: true,
         };
         let reader = tokio::spawn(stream_logs(docker, request, tx));
-        let context = Context {
-            name: "bench".into(),
-            kind: ContextKind::Docker,
-            host: dokk::backend::docker::default_host(),
-            readonly: false,
-            refresh: Duration::from_secs(1),
-            theme: None,
-            ecs: None,
-        };
+        let context = Context::local_docker("bench");
         let mut state = State::new(
             context,
             vec![],

@@ -102,6 +102,22 @@ pub struct Context {
     pub ecs: Option<EcsTarget>,
 }
 
+impl Context {
+    /// The engine dokk would use with no configuration (`DOCKER_HOST` or the local socket),
+    /// refreshed every second: what the benchmarks watch.
+    pub fn local_docker(name: &str) -> Context {
+        Context {
+            name: name.to_string(),
+            kind: ContextKind::Docker,
+            host: crate::backend::docker::default_host(),
+            readonly: false,
+            refresh: Duration::from_secs(1),
+            theme: None,
+            ecs: None,
+        }
+    }
+}
+
 impl Config {
     pub fn shells(&self) -> Vec<String> {
         self.shells.clone().unwrap_or_else(|| {
