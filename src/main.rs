@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use dokk::app::State;
 use dokk::config::{Config, ConfigError, Context, Theme, user_theme_dir};
@@ -57,6 +57,13 @@ enum Command {
     },
     /// Open the interactive console (the default).
     Ui,
+    /// Print a shell completion script: `dokk completions bash > /etc/bash_completion.d/dokk`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `dokk man > ~/.local/share/man/man1/dokk.1`.
+    Man,
 }
 
 fn main() -> ExitCode {
@@ -64,7 +71,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let _log_guard = init_logging();
     raise_open_file_limit();
-    match run(cli) {
+    let result = run(cli);
+    // Every SSH connection ends with dokk, whatever the result.
+    dokk::backend::docker::ssh::close_all();
+    match result {
         Ok(code) => code,
         Err(Failure::BadInput(error)) => {
             eprintln!("dokk: {error}");
@@ -95,6 +105,21 @@ impl From<anyhow::Error> for Failure {
 }
 
 fn run(cli: Cli) -> Result<ExitCode, Failure> {
+    // Neither needs a config, an engine or a terminal.
+    match &cli.command {
+        Some(Command::Completions { shell }) => {
+            let mut command = Cli::command();
+            clap_complete::generate(*shell, &mut command, "dokk", &mut std::io::stdout());
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(Command::Man) => {
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut std::io::stdout())
+                .map_err(anyhow::Error::from)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
+    }
     let (config, _path) = Config::load(cli.config.as_deref())?;
     let mut context: Context = config.context(cli.context.as_deref())?;
     context.readonly |= cli.readonly;
@@ -201,9 +226,11 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Ssm { node } => {
             session_exit(runtime.block_on(dokk::cli::run_ssm(&context, &node)))
         }
+        Command::Completions { .. } | Command::Man => Ok(ExitCode::SUCCESS),
         Command::Ui => {
             dokk::tui::install_panic_hook();
             let mut state = State::new(context, config.context_names(), theme, config.thresholds);
+            state.context_sources = config.context_sources();
             if let Some(lines) = config.log_lines {
                 state.log_lines = lines.max(100);
             }

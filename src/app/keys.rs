@@ -331,8 +331,13 @@ fn run_command(state: &mut State, command: &str) -> Vec<Effect> {
         ("help" | "h", _) => state.show_help = true,
         ("ctx" | "context", "") => {
             let list = state.contexts.join(", ");
+            let sources = state
+                .context_sources
+                .as_ref()
+                .map(|s| format!(" · {s}"))
+                .unwrap_or_default();
             state.flash(
-                format!("contexts: {list} (now: {})", state.context.name),
+                format!("contexts: {list} (now: {}){sources}", state.context.name),
                 false,
             );
         }

@@ -143,6 +143,8 @@ pub struct TableLayout {
 pub struct State {
     pub context: Context,
     pub contexts: Vec<String>,
+    /// Where contexts come from when the Docker CLI adds some (`:ctx` says it).
+    pub context_sources: Option<String>,
     pub theme: Theme,
     pub thresholds: Thresholds,
     pub guard: Guard,
@@ -200,6 +202,7 @@ impl State {
             },
             context,
             contexts,
+            context_sources: None,
             theme,
             thresholds,
             connection: ConnectionState::Connecting,

@@ -1,8 +1,10 @@
 //! `config.toml`: contexts, refresh interval, theme and thresholds.
 
+mod docker_cli;
 mod error;
 mod theme;
 
+pub use docker_cli::DockerContexts;
 pub use error::ConfigError;
 pub use theme::{Theme, ThemeColor, user_theme_dir};
 
@@ -33,6 +35,9 @@ pub struct Config {
     pub thresholds: Thresholds,
     #[serde(default)]
     pub contexts: BTreeMap<String, ContextConfig>,
+    /// The Docker CLI's contexts, read by `load`: dokk's own win on a name clash.
+    #[serde(skip)]
+    pub docker_contexts: DockerContexts,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
@@ -156,17 +161,28 @@ impl Config {
             Some(path) => (path.to_path_buf(), true),
             None => match default_config_path() {
                 Some(path) => (path, false),
-                None => return Ok((Config::default(), None)),
+                None => {
+                    let config = Config {
+                        docker_contexts: DockerContexts::load(),
+                        ..Config::default()
+                    };
+                    return Ok((config, None));
+                }
             },
         };
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
-                return Ok((Config::default(), None));
+                let config = Config {
+                    docker_contexts: DockerContexts::load(),
+                    ..Config::default()
+                };
+                return Ok((config, None));
             }
             Err(source) => return Err(ConfigError::Io { path, source }),
         };
-        let config = Config::parse(&text, &path)?;
+        let mut config = Config::parse(&text, &path)?;
+        config.docker_contexts = DockerContexts::load();
         Ok((config, Some(path)))
     }
 
@@ -210,19 +226,63 @@ impl Config {
         Ok(config)
     }
 
-    /// Names of every context, the implicit one included.
+    /// Names of every context: the implicit one, dokk's own, then the Docker CLI's.
     pub fn context_names(&self) -> Vec<String> {
         let mut names: Vec<String> = self.contexts.keys().cloned().collect();
         if !self.contexts.contains_key(IMPLICIT_CONTEXT) {
             names.insert(0, IMPLICIT_CONTEXT.to_string());
         }
+        for name in self.docker_contexts.hosts.keys() {
+            if !names.contains(name) {
+                names.push(name.clone());
+            }
+        }
         names
     }
 
-    /// The context called `name`, or the default one.
+    /// Where the contexts come from, when the Docker CLI adds some: which are its, and which
+    /// of its names a context of dokk's hides.
+    pub fn context_sources(&self) -> Option<String> {
+        let (hidden, added): (Vec<&String>, Vec<&String>) = self
+            .docker_contexts
+            .hosts
+            .keys()
+            .filter(|name| name.as_str() != IMPLICIT_CONTEXT)
+            .partition(|name| self.contexts.contains_key(name.as_str()));
+        let join = |names: Vec<&String>| {
+            names
+                .into_iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match (hidden.is_empty(), added.is_empty()) {
+            (true, true) => None,
+            (true, false) => Some(format!("from the Docker CLI: {}", join(added))),
+            (false, true) => Some(format!(
+                "dokk's own {} wins over the Docker CLI context of that name",
+                join(hidden)
+            )),
+            (false, false) => Some(format!(
+                "from the Docker CLI: {}; dokk's own {} wins over the Docker CLI's",
+                join(added),
+                join(hidden)
+            )),
+        }
+    }
+
+    /// The context called `name`, or the default one: `default_context`, else the Docker
+    /// CLI's current context (`DOCKER_CONTEXT`, `currentContext`) unless `DOCKER_HOST` is set,
+    /// as the Docker CLI chooses.
     pub fn context(&self, name: Option<&str>) -> Result<Context, ConfigError> {
+        let docker_current = self
+            .docker_contexts
+            .current
+            .as_deref()
+            .filter(|_| std::env::var_os("DOCKER_HOST").is_none_or(|h| h.is_empty()));
         let name = name
             .or(self.default_context.as_deref())
+            .or(docker_current)
             .unwrap_or(IMPLICIT_CONTEXT);
         let refresh_ms = |own: Option<u64>| clamp_refresh(own.or(self.refresh_ms).unwrap_or(1000));
         match self.contexts.get(name) {
@@ -248,6 +308,15 @@ impl Config {
                     cluster: context.cluster.clone(),
                     endpoint_url: context.endpoint_url.clone(),
                 }),
+            }),
+            None if self.docker_contexts.hosts.contains_key(name) => Ok(Context {
+                name: name.to_string(),
+                kind: ContextKind::Docker,
+                host: self.docker_contexts.hosts[name].clone(),
+                readonly: false,
+                refresh: Duration::from_millis(refresh_ms(None)),
+                theme: self.theme.clone(),
+                ecs: None,
             }),
             None if name == IMPLICIT_CONTEXT => Ok(Context {
                 name: name.to_string(),

@@ -33,6 +33,10 @@ pub struct Sampling {
     pub polled: usize,
     /// Polled containers off screen are sampled once in this many refreshes.
     pub off_screen_every: Option<u32>,
+    /// The cgroup files are read on the engine's host, through its SSH connection.
+    pub over_ssh: bool,
+    /// Why every container is polled, when none can be read from its cgroup files.
+    pub why_polled: Option<&'static str>,
 }
 
 impl Sampling {

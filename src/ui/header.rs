@@ -133,20 +133,25 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
 /// How usage is read: from cgroup files costs the engine nothing; asking it costs a sample
 /// per container asked.
 fn sampling_text(sampling: Sampling) -> Option<String> {
-    Some(
-        match (
-            sampling.from_cgroups,
-            sampling.polled,
-            sampling.off_screen_every,
-        ) {
-            (0, 0, _) => return None,
-            (_, 0, _) => "usage read from cgroups".to_string(),
-            (_, _, Some(every)) => {
-                format!("usage: rows on screen every refresh, others every {every}th")
-            }
-            (_, _, None) => "usage asked of the engine every refresh".to_string(),
-        },
-    )
+    let text = match (
+        sampling.from_cgroups,
+        sampling.polled,
+        sampling.off_screen_every,
+    ) {
+        (0, 0, _) => return None,
+        (_, 0, _) if sampling.over_ssh => {
+            "usage read from cgroups on the host over SSH".to_string()
+        }
+        (_, 0, _) => "usage read from cgroups".to_string(),
+        (_, _, Some(every)) => {
+            format!("usage: rows on screen every refresh, others every {every}th")
+        }
+        (_, _, None) => "usage asked of the engine every refresh".to_string(),
+    };
+    Some(match sampling.why_polled {
+        Some(why) if sampling.polled > 0 => format!("{text} ({why})"),
+        _ => text,
+    })
 }
 
 /// ` dokk  NAME (kind) `: the start of every header line.

@@ -10,48 +10,44 @@
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::model::Usage;
 
-/// One container's counter files, open.
-#[derive(Debug)]
-pub struct CgroupFiles {
-    cpu: CpuCounter,
-    memory_usage: File,
-    memory_stat: File,
-    /// The `memory.stat` key `docker stats` subtracts: `total_inactive_file` on v1,
-    /// `inactive_file` on v2.
-    inactive_key: &'static str,
+/// Where one container's counters are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CgroupPaths {
+    pub cpu: PathBuf,
+    pub memory_usage: PathBuf,
+    pub memory_stat: PathBuf,
+    version: Version,
 }
 
-#[derive(Debug)]
-enum CpuCounter {
-    /// v1 `cpuacct.usage`: nanoseconds.
-    V1Nanos(File),
-    /// v2 `cpu.stat`, key `usage_usec`.
-    V2Stat(File),
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Version {
+    /// `cpuacct.usage` in nanoseconds; `total_inactive_file` in `memory.stat`.
+    V1,
+    /// `cpu.stat` key `usage_usec`; `inactive_file` in `memory.stat`.
+    V2,
 }
 
-/// One reading of a container's counters.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Reading {
-    pub at: Instant,
-    pub cpu_nanos: u64,
-    pub memory_bytes: u64,
+/// The cgroup paths a process's `/proc/PID/cgroup` names for the container `id`.
+struct Membership {
+    v1_cpu: Vec<PathBuf>,
+    v1_memory: Option<PathBuf>,
+    v2: Option<PathBuf>,
 }
 
-impl CgroupFiles {
-    /// Finds the counters of the container `id` whose first process is `pid`, from that
-    /// process's `/proc/PID/cgroup`. `None` when dokk cannot see them: another host, another
-    /// PID namespace, or a cgroup path that does not name the container (a reused PID).
-    pub fn locate(proc_root: &Path, cgroup_root: &Path, pid: u32, id: &str) -> Option<Self> {
-        let membership =
-            std::fs::read_to_string(proc_root.join(pid.to_string()).join("cgroup")).ok()?;
-        let mut v1_cpu = None;
-        let mut v1_memory = None;
-        let mut v2 = None;
+impl Membership {
+    /// A path that does not name the container (another container's process behind a reused
+    /// PID, or another PID namespace's) is not taken.
+    fn parse(membership: &str, cgroup_root: &Path, id: &str) -> Membership {
+        let mut found = Membership {
+            v1_cpu: Vec::new(),
+            v1_memory: None,
+            v2: None,
+        };
         for line in membership.lines() {
             let mut fields = line.splitn(3, ':');
             let (Some(_), Some(controllers), Some(path)) =
@@ -64,57 +60,144 @@ impl CgroupFiles {
             }
             let relative = path.trim_start_matches('/');
             if controllers.is_empty() {
-                v2 = Some(cgroup_root.join(relative));
+                found.v2 = Some(cgroup_root.join(relative));
             } else if controllers.split(',').any(|c| c == "cpuacct") {
-                v1_cpu = [controllers, "cpuacct", "cpu,cpuacct"]
+                // Where the controller is mounted depends on the distribution.
+                found.v1_cpu = [controllers, "cpuacct", "cpu,cpuacct"]
                     .into_iter()
                     .map(|mount| cgroup_root.join(mount).join(relative).join("cpuacct.usage"))
-                    .find(|file| file.exists());
+                    .collect();
             } else if controllers.split(',').any(|c| c == "memory") {
-                v1_memory = Some(cgroup_root.join("memory").join(relative));
+                found.v1_memory = Some(cgroup_root.join("memory").join(relative));
             }
         }
-        // A hybrid host lists both; the v1 controllers hold the counters there.
-        if let (Some(cpu), Some(memory)) = (v1_cpu, v1_memory)
-            && let Ok(memory_usage) = File::open(memory.join("memory.usage_in_bytes"))
-        {
-            return Some(CgroupFiles {
-                cpu: CpuCounter::V1Nanos(File::open(cpu).ok()?),
-                memory_usage,
-                memory_stat: File::open(memory.join("memory.stat")).ok()?,
-                inactive_key: "total_inactive_file",
-            });
+        found
+    }
+}
+
+impl CgroupPaths {
+    /// Every file `locate` may choose from, for reading them all in one go on another host.
+    pub fn candidates(membership: &str, cgroup_root: &Path, id: &str) -> Vec<PathBuf> {
+        let found = Membership::parse(membership, cgroup_root, id);
+        let mut files = found.v1_cpu;
+        if let Some(memory) = found.v1_memory {
+            files.extend([
+                memory.join("memory.usage_in_bytes"),
+                memory.join("memory.stat"),
+            ]);
         }
-        let dir = v2?;
+        if let Some(dir) = found.v2 {
+            files.extend(["cpu.stat", "memory.current", "memory.stat"].map(|f| dir.join(f)));
+        }
+        files
+    }
+
+    /// The counters of the container `id`, from the `/proc/PID/cgroup` of its first process;
+    /// `exists` says which files are there. A hybrid host lists both versions: its v1
+    /// controllers hold the counters.
+    pub fn locate(
+        membership: &str,
+        cgroup_root: &Path,
+        id: &str,
+        exists: impl Fn(&Path) -> bool,
+    ) -> Option<CgroupPaths> {
+        let found = Membership::parse(membership, cgroup_root, id);
+        let v1_cpu = found.v1_cpu.into_iter().find(|file| exists(file));
+        if let (Some(cpu), Some(memory)) = (v1_cpu, found.v1_memory) {
+            let paths = CgroupPaths {
+                cpu,
+                memory_usage: memory.join("memory.usage_in_bytes"),
+                memory_stat: memory.join("memory.stat"),
+                version: Version::V1,
+            };
+            if exists(&paths.memory_usage) && exists(&paths.memory_stat) {
+                return Some(paths);
+            }
+        }
+        let dir = found.v2?;
+        let paths = CgroupPaths {
+            cpu: dir.join("cpu.stat"),
+            memory_usage: dir.join("memory.current"),
+            memory_stat: dir.join("memory.stat"),
+            version: Version::V2,
+        };
+        let all_there = [&paths.cpu, &paths.memory_usage, &paths.memory_stat]
+            .into_iter()
+            .all(|file| exists(file));
+        all_there.then_some(paths)
+    }
+
+    /// A reading from the three files' text, taken at `at`.
+    pub fn parse(
+        &self,
+        cpu: &str,
+        usage: &str,
+        stat: &str,
+        at: Instant,
+    ) -> std::io::Result<Reading> {
+        let cpu_nanos = match self.version {
+            Version::V1 => parse_number(cpu)?,
+            Version::V2 => stat_value(cpu, "usage_usec").ok_or_else(missing_usage)? * 1000,
+        };
+        let usage = parse_number(usage)?;
+        let inactive_key = match self.version {
+            Version::V1 => "total_inactive_file",
+            Version::V2 => "inactive_file",
+        };
+        let memory_bytes = match stat_value(stat, inactive_key) {
+            Some(inactive) if inactive < usage => usage - inactive,
+            _ => usage,
+        };
+        Ok(Reading {
+            at,
+            cpu_nanos,
+            memory_bytes,
+        })
+    }
+}
+
+/// One container's counter files, open.
+#[derive(Debug)]
+pub struct CgroupFiles {
+    paths: CgroupPaths,
+    cpu: File,
+    memory_usage: File,
+    memory_stat: File,
+}
+
+/// One reading of a container's counters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Reading {
+    pub at: Instant,
+    pub cpu_nanos: u64,
+    pub memory_bytes: u64,
+}
+
+impl CgroupFiles {
+    /// Finds and opens the counters of the container `id` whose first process is `pid` on this
+    /// host. `None` when dokk cannot see them: another host, another PID namespace, or a
+    /// cgroup path that does not name the container (a reused PID).
+    pub fn locate(proc_root: &Path, cgroup_root: &Path, pid: u32, id: &str) -> Option<Self> {
+        let membership =
+            std::fs::read_to_string(proc_root.join(pid.to_string()).join("cgroup")).ok()?;
+        let paths = CgroupPaths::locate(&membership, cgroup_root, id, Path::exists)?;
         Some(CgroupFiles {
-            cpu: CpuCounter::V2Stat(File::open(dir.join("cpu.stat")).ok()?),
-            memory_usage: File::open(dir.join("memory.current")).ok()?,
-            memory_stat: File::open(dir.join("memory.stat")).ok()?,
-            inactive_key: "inactive_file",
+            cpu: File::open(&paths.cpu).ok()?,
+            memory_usage: File::open(&paths.memory_usage).ok()?,
+            memory_stat: File::open(&paths.memory_stat).ok()?,
+            paths,
         })
     }
 
     /// Reads the counters now; an error means the cgroup is gone (the container stopped).
     pub fn read(&self) -> std::io::Result<Reading> {
-        let mut text = String::with_capacity(4096);
-        let cpu_nanos = match &self.cpu {
-            CpuCounter::V1Nanos(file) => parse_number(read_from_start(file, &mut text)?)?,
-            CpuCounter::V2Stat(file) => {
-                let stat = read_from_start(file, &mut text)?;
-                stat_value(stat, "usage_usec").ok_or_else(missing_usage)? * 1000
-            }
-        };
-        let usage = parse_number(read_from_start(&self.memory_usage, &mut text)?)?;
-        let stat = read_from_start(&self.memory_stat, &mut text)?;
-        let memory_bytes = match stat_value(stat, self.inactive_key) {
-            Some(inactive) if inactive < usage => usage - inactive,
-            _ => usage,
-        };
-        Ok(Reading {
-            at: Instant::now(),
-            cpu_nanos,
-            memory_bytes,
-        })
+        let mut cpu = String::with_capacity(64);
+        let mut usage = String::with_capacity(64);
+        let mut stat = String::with_capacity(4096);
+        read_from_start(&self.cpu, &mut cpu)?;
+        read_from_start(&self.memory_usage, &mut usage)?;
+        read_from_start(&self.memory_stat, &mut stat)?;
+        self.paths.parse(&cpu, &usage, &stat, Instant::now())
     }
 }
 

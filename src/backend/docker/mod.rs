@@ -5,6 +5,7 @@ mod convert;
 pub mod exec;
 pub mod logs;
 mod sampler;
+pub mod ssh;
 mod stats;
 mod watcher;
 
@@ -25,6 +26,8 @@ use crate::model::{Container, HostInfo, Usage};
 
 /// How long a single request may take before the engine counts as unreachable.
 pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// bollard's own limit for a request (long ones, such as logs, are not cut by `REQUEST_TIMEOUT`).
+const CLIENT_TIMEOUT_SECS: u64 = 120;
 /// Concurrent inspect / stats requests while loading the fleet.
 const PARALLEL_REQUESTS: usize = 8;
 
@@ -89,11 +92,25 @@ async fn timed<T>(
 
 /// Connects to `host` (`unix://`, `tcp://`, `ssh://`) and negotiates the API version, so
 /// engines older than bollard's default API (Debian's speaks 1.41) work.
+///
+/// An `ssh://` engine is reached through the host's one SSH connection (`ssh::tunnel`),
+/// started on first use and again after it was lost.
 pub async fn connect(host: &str) -> Result<Docker, DockerError> {
-    let docker = Docker::connect_with_host(host).map_err(|e| DockerError::Unreachable {
+    let unreachable = |e: bollard::errors::Error| DockerError::Unreachable {
         host: host.to_string(),
         message: describe(&e),
-    })?;
+    };
+    let docker = if host.starts_with("ssh://") {
+        let tunnel = ssh::tunnel(host).await?;
+        Docker::connect_with_unix(
+            &tunnel.local_address(),
+            CLIENT_TIMEOUT_SECS,
+            bollard::API_DEFAULT_VERSION,
+        )
+        .map_err(unreachable)?
+    } else {
+        Docker::connect_with_host(host).map_err(unreachable)?
+    };
     timed(host, docker.negotiate_version()).await
 }
 

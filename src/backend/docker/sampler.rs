@@ -2,6 +2,8 @@
 //!
 //! - on the engine's own host, from the container's cgroup files (see `cgroup`): the engine
 //!   does no work at all;
+//! - over SSH, from the same files read on the host through the SSH connection (see
+//!   `ssh::HostFiles`): every container's three files in one round trip a refresh;
 //! - otherwise with one-shot stats requests: containers on screen every refresh, the others
 //!   every `OFF_SCREEN_EVERY` refreshes (everything every refresh while the table is sorted by
 //!   usage, or when no one says what is on screen). The engine collects a sample per request,
@@ -18,7 +20,8 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::REQUEST_TIMEOUT;
-use super::cgroup::{CgroupFiles, Reading, usage_between};
+use super::cgroup::{CgroupFiles, CgroupPaths, Reading, usage_between};
+use super::ssh::HostFiles;
 use super::stats::{RawSample, raw_sample, usage_between_samples};
 use crate::model::{Container, Sampling, Usage};
 
@@ -35,20 +38,56 @@ pub type OnScreen = watch::Receiver<Option<Arc<HashSet<String>>>>;
 
 /// What a watcher is told about sampling.
 pub struct SamplingOptions {
-    /// Read cgroup files when they can be seen (the engine is on this host).
+    /// Read cgroup files when they can be reached: on this host through a local socket, on the
+    /// engine's host through an `ssh://` connection.
     pub cgroups: bool,
     pub on_screen: OnScreen,
 }
 
+/// Why the engine is asked for samples instead of cgroup files being read.
+pub const FORCED_BY_ENV: &str = "DOKK_STATS=engine";
+pub const CGROUPS_UNREADABLE: &str = "cgroup files unreadable over SSH";
+pub const NOT_ON_HOST: &str = "engine on another host";
+
+/// Where the cgroup files are read.
+#[derive(Debug, Clone)]
+pub enum CgroupReach {
+    /// On this host, kept open.
+    Local,
+    /// On the engine's host, through its SSH connection.
+    Host(HostFiles),
+    /// Nowhere: every container is polled, for this reason.
+    Nowhere(&'static str),
+}
+
 impl SamplingOptions {
-    /// For an engine at `host`: cgroups through a local socket unless `DOKK_STATS=engine` asks
-    /// for the engine's stats; everything counts as on screen.
+    /// For an engine at `host`: cgroups unless `DOKK_STATS=engine` asks for the engine's
+    /// stats; everything counts as on screen.
     pub fn for_host(host: &str) -> SamplingOptions {
         let (_, on_screen) = watch::channel(None);
         SamplingOptions {
-            cgroups: host.starts_with("unix://")
+            cgroups: (host.starts_with("unix://") || host.starts_with("ssh://"))
                 && std::env::var("DOKK_STATS").as_deref() != Ok("engine"),
             on_screen,
+        }
+    }
+
+    /// Where this engine's cgroup files can be read: `host_files` is its SSH connection's.
+    pub fn reach(&self, host: &str, host_files: Option<(HostFiles, bool)>) -> CgroupReach {
+        if !self.cgroups {
+            return CgroupReach::Nowhere(
+                if std::env::var("DOKK_STATS").as_deref() == Ok("engine") {
+                    FORCED_BY_ENV
+                } else {
+                    NOT_ON_HOST
+                },
+            );
+        }
+        match host_files {
+            Some((files, true)) => CgroupReach::Host(files),
+            Some((_, false)) => CgroupReach::Nowhere(CGROUPS_UNREADABLE),
+            None if host.starts_with("unix://") => CgroupReach::Local,
+            None => CgroupReach::Nowhere(NOT_ON_HOST),
         }
     }
 
@@ -77,19 +116,42 @@ struct Polled {
     asking: bool,
 }
 
-/// One polled container's sample, or `None` when the request failed.
-pub type PolledSample = (String, Option<RawSample>);
+/// A container whose cgroup files are read on the engine's host.
+struct HostSampled {
+    pid: u32,
+    started_at: Started,
+    /// Found at the first refresh after it started.
+    paths: Option<CgroupPaths>,
+    last: Option<Reading>,
+}
+
+/// What a refresh's round trip to the engine's host found.
+#[derive(Debug, Default)]
+pub struct HostAnswer {
+    /// Containers located this time; `None`: their files cannot be read, poll them instead.
+    located: Vec<(String, Option<CgroupPaths>)>,
+    readings: Vec<(String, Reading)>,
+}
+
+/// One polled container's sample (`None` when the request failed), or a host round trip's.
+pub enum Answer {
+    Polled(String, Option<RawSample>),
+    Host(HostAnswer),
+}
 
 pub struct Sampler {
     docker: Docker,
-    cgroups_allowed: bool,
+    reach: CgroupReach,
     on_screen: OnScreen,
     cgroups: HashMap<String, CgroupSampled>,
+    on_host: HashMap<String, HostSampled>,
+    /// A round trip to the host is on its way: the next refresh does not start another.
+    host_busy: bool,
     polled: HashMap<String, Polled>,
     usage: HashMap<String, Usage>,
     refreshes: u64,
     batches: Vec<JoinHandle<()>>,
-    samples_tx: mpsc::Sender<PolledSample>,
+    samples_tx: mpsc::Sender<Answer>,
 }
 
 impl Drop for Sampler {
@@ -104,14 +166,17 @@ impl Sampler {
     /// A sampler and the receiver its one-shot samples arrive on (pass them to `receive`).
     pub fn new(
         docker: Docker,
-        options: SamplingOptions,
-    ) -> (Sampler, mpsc::Receiver<PolledSample>) {
+        reach: CgroupReach,
+        on_screen: OnScreen,
+    ) -> (Sampler, mpsc::Receiver<Answer>) {
         let (samples_tx, samples_rx) = mpsc::channel(1024);
         let sampler = Sampler {
             docker,
-            cgroups_allowed: options.cgroups,
-            on_screen: options.on_screen,
+            reach,
+            on_screen,
             cgroups: HashMap::new(),
+            on_host: HashMap::new(),
+            host_busy: false,
             polled: HashMap::new(),
             usage: HashMap::new(),
             refreshes: 0,
@@ -134,41 +199,57 @@ impl Sampler {
             .cgroups
             .get(id)
             .map(|c| c.started_at)
+            .or_else(|| self.on_host.get(id).map(|c| c.started_at))
             .or_else(|| self.polled.get(id).map(|p| p.started_at));
         if current == Some(started_at) {
             return;
         }
         self.forget(id);
-        let files = container
-            .pid
-            .filter(|_| self.cgroups_allowed)
-            .and_then(|pid| {
-                CgroupFiles::locate(Path::new("/proc"), Path::new(CGROUP_ROOT), pid, id)
-            });
-        match files.and_then(|files| Some((files.read().ok()?, files))) {
-            Some((last, files)) => {
-                let sampled = CgroupSampled {
-                    files,
-                    started_at,
-                    last,
-                };
-                self.cgroups.insert(id.to_string(), sampled);
+        match (&self.reach, container.pid) {
+            (CgroupReach::Local, Some(pid)) => {
+                let files =
+                    CgroupFiles::locate(Path::new("/proc"), Path::new(CGROUP_ROOT), pid, id);
+                if let Some((last, files)) =
+                    files.and_then(|files| Some((files.read().ok()?, files)))
+                {
+                    let sampled = CgroupSampled {
+                        files,
+                        started_at,
+                        last,
+                    };
+                    self.cgroups.insert(id.to_string(), sampled);
+                    return;
+                }
             }
-            None => {
-                let polled = Polled {
+            (CgroupReach::Host(_), Some(pid)) => {
+                let sampled = HostSampled {
+                    pid,
                     started_at,
+                    paths: None,
                     last: None,
-                    due: self.refreshes,
-                    phase: self.polled.len() as u64 % OFF_SCREEN_EVERY,
-                    asking: false,
                 };
-                self.polled.insert(id.to_string(), polled);
+                self.on_host.insert(id.to_string(), sampled);
+                return;
             }
+            _ => {}
         }
+        self.poll(id, started_at);
+    }
+
+    fn poll(&mut self, id: &str, started_at: Started) {
+        let polled = Polled {
+            started_at,
+            last: None,
+            due: self.refreshes,
+            phase: self.polled.len() as u64 % OFF_SCREEN_EVERY,
+            asking: false,
+        };
+        self.polled.insert(id.to_string(), polled);
     }
 
     pub fn forget(&mut self, id: &str) {
         self.cgroups.remove(id);
+        self.on_host.remove(id);
         self.polled.remove(id);
         self.usage.remove(id);
     }
@@ -178,12 +259,20 @@ impl Sampler {
     pub fn refresh(&mut self) -> bool {
         self.refreshes += 1;
         let changed = self.read_cgroups();
+        self.read_on_host();
         self.poll_due();
         changed
     }
 
-    /// A one-shot request has been answered; true when it gave a usage figure.
-    pub fn receive(&mut self, (id, sample): PolledSample) -> bool {
+    /// An answer has arrived; true when it gave a usage figure.
+    pub fn receive(&mut self, answer: Answer) -> bool {
+        match answer {
+            Answer::Polled(id, sample) => self.receive_polled(id, sample),
+            Answer::Host(answer) => self.receive_from_host(answer),
+        }
+    }
+
+    fn receive_polled(&mut self, id: String, sample: Option<RawSample>) -> bool {
         let Some(polled) = self.polled.get_mut(&id) else {
             return false;
         };
@@ -211,11 +300,76 @@ impl Sampler {
 
     pub fn summary(&self) -> Sampling {
         Sampling {
-            from_cgroups: self.cgroups.len(),
+            from_cgroups: self.cgroups.len() + self.on_host.len(),
             polled: self.polled.len(),
             off_screen_every: (!self.polled.is_empty() && self.on_screen.borrow().is_some())
                 .then_some(OFF_SCREEN_EVERY as u32),
+            over_ssh: matches!(self.reach, CgroupReach::Host(_)),
+            why_polled: match self.reach {
+                CgroupReach::Nowhere(why) => Some(why),
+                _ => None,
+            },
         }
+    }
+
+    /// Starts this refresh's round trip to the engine's host, unless the last one is still on
+    /// its way (a slow link is not asked faster than it answers).
+    fn read_on_host(&mut self) {
+        let CgroupReach::Host(files) = &self.reach else {
+            return;
+        };
+        if self.host_busy || self.on_host.is_empty() {
+            return;
+        }
+        self.host_busy = true;
+        let unlocated: Vec<(String, u32)> = self
+            .on_host
+            .iter()
+            .filter(|(_, c)| c.paths.is_none())
+            .map(|(id, c)| (id.clone(), c.pid))
+            .collect();
+        let located: Vec<(String, CgroupPaths)> = self
+            .on_host
+            .iter()
+            .filter_map(|(id, c)| Some((id.clone(), c.paths.clone()?)))
+            .collect();
+        let files = files.clone();
+        let out = self.samples_tx.clone();
+        self.batches
+            .push(tokio::spawn(read_host(files, unlocated, located, out)));
+    }
+
+    fn receive_from_host(&mut self, answer: HostAnswer) -> bool {
+        self.host_busy = false;
+        for (id, paths) in answer.located {
+            match paths {
+                Some(paths) => {
+                    if let Some(sampled) = self.on_host.get_mut(&id) {
+                        sampled.paths = Some(paths);
+                    }
+                }
+                None => {
+                    if let Some(sampled) = self.on_host.remove(&id) {
+                        self.poll(&id, sampled.started_at);
+                    }
+                }
+            }
+        }
+        let mut changed = false;
+        for (id, reading) in answer.readings {
+            let Some(sampled) = self.on_host.get_mut(&id) else {
+                continue;
+            };
+            if let Some(usage) = sampled
+                .last
+                .replace(reading)
+                .and_then(|before| usage_between(&before, &reading))
+            {
+                self.usage.insert(id, usage);
+                changed = true;
+            }
+        }
+        changed
     }
 
     /// A cgroup that cannot be read has gone: its container is tracked afresh when the
@@ -276,8 +430,74 @@ fn next_due(now: u64, phase: u64) -> u64 {
     next + (phase + OFF_SCREEN_EVERY - next % OFF_SCREEN_EVERY) % OFF_SCREEN_EVERY
 }
 
+/// One refresh on the engine's host: finds the files of containers new since the last one
+/// (their `/proc/PID/cgroup`, then which candidate files exist), then reads every container's
+/// three files in one request. A lost connection answers nothing: the engine's loss is the
+/// watcher's to notice.
+async fn read_host(
+    files: HostFiles,
+    unlocated: Vec<(String, u32)>,
+    mut located: Vec<(String, CgroupPaths)>,
+    out: mpsc::Sender<Answer>,
+) {
+    let mut answer = HostAnswer::default();
+    if !unlocated.is_empty() {
+        let proc_file = |pid: u32| format!("/proc/{pid}/cgroup");
+        let memberships = files
+            .read(unlocated.iter().map(|(_, pid)| proc_file(*pid)).collect())
+            .await
+            .unwrap_or_default();
+        let root = Path::new(CGROUP_ROOT);
+        let candidates: Vec<(String, String)> = unlocated
+            .iter()
+            .map(|(id, pid)| {
+                let membership = memberships
+                    .get(&proc_file(*pid))
+                    .cloned()
+                    .unwrap_or_default();
+                (id.clone(), membership)
+            })
+            .collect();
+        let wanted: Vec<String> = candidates
+            .iter()
+            .flat_map(|(id, membership)| CgroupPaths::candidates(membership, root, id))
+            .map(|p| p.display().to_string())
+            .collect();
+        let present = files.read(wanted).await.unwrap_or_default();
+        for (id, membership) in candidates {
+            let exists = |p: &Path| present.contains_key(p.to_str().unwrap_or_default());
+            let paths = CgroupPaths::locate(&membership, root, &id, exists);
+            if let Some(paths) = &paths {
+                located.push((id.clone(), paths.clone()));
+            }
+            answer.located.push((id, paths));
+        }
+    }
+    let wanted: Vec<String> = located
+        .iter()
+        .flat_map(|(_, p)| [&p.cpu, &p.memory_usage, &p.memory_stat])
+        .map(|p| p.display().to_string())
+        .collect();
+    let sent = std::time::Instant::now();
+    let texts = files.read(wanted).await.unwrap_or_default();
+    // The files were read on the host somewhere in the round trip: its middle is the best guess.
+    let at = sent + sent.elapsed() / 2;
+    for (id, paths) in located {
+        let text = |p: &std::path::PathBuf| texts.get(p.to_str().unwrap_or_default());
+        if let (Some(cpu), Some(usage), Some(stat)) = (
+            text(&paths.cpu),
+            text(&paths.memory_usage),
+            text(&paths.memory_stat),
+        ) && let Ok(reading) = paths.parse(cpu, usage, stat, at)
+        {
+            answer.readings.push((id, reading));
+        }
+    }
+    let _ = out.send(Answer::Host(answer)).await;
+}
+
 /// Asks the engine for one sample of each container, a few at a time.
-async fn poll(docker: Docker, ids: Vec<String>, out: mpsc::Sender<PolledSample>) {
+async fn poll(docker: Docker, ids: Vec<String>, out: mpsc::Sender<Answer>) {
     let docker = &docker;
     let mut samples = stream::iter(ids)
         .map(|id| async move {
@@ -290,7 +510,7 @@ async fn poll(docker: Docker, ids: Vec<String>, out: mpsc::Sender<PolledSample>)
                 Ok(Some(Ok(sample))) => raw_sample(&sample),
                 _ => None,
             };
-            (id, sample)
+            Answer::Polled(id, sample)
         })
         .buffer_unordered(PARALLEL_POLLS);
     while let Some(answer) = samples.next().await {

@@ -14,7 +14,7 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::sampler::{PolledSample, Sampler, SamplingOptions};
+use super::sampler::{Answer, Sampler, SamplingOptions};
 use super::{DockerError, host_info, inspect, inspect_all, list_ids};
 use crate::backend::BackendEvent;
 use crate::model::{ConnectionState, Container, FleetSnapshot, HostInfo};
@@ -82,7 +82,7 @@ struct Session {
     /// The containers as last sent; rebuilt only when one of them changed.
     shared: Option<Arc<Vec<Container>>>,
     sampler: Sampler,
-    samples: mpsc::Receiver<PolledSample>,
+    samples: mpsc::Receiver<Answer>,
 }
 
 impl Session {
@@ -94,7 +94,9 @@ impl Session {
     ) -> Result<Session, DockerError> {
         let docker = super::connect(host).await?;
         let info = host_info(&docker, host).await?;
-        let (sampler, samples) = Sampler::new(docker.clone(), sampling);
+        let host_files = super::ssh::current(host).map(|t| (t.files.clone(), t.hello.cgroups));
+        let reach = sampling.reach(host, host_files);
+        let (sampler, samples) = Sampler::new(docker.clone(), reach, sampling.on_screen);
         Ok(Session {
             docker,
             host: host.to_string(),
