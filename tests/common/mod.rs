@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod ecs;
+pub mod ssh;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
