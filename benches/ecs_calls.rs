@@ -51,6 +51,7 @@ async fn run(services: usize, tasks: usize) {
         refresh: std::time::Duration::from_secs(10),
         theme: None,
         ecs: Some(target),
+        instance_type: None,
     };
     let mut state = State::new(
         context,

@@ -321,6 +321,7 @@ pub fn context() -> Context {
         refresh: std::time::Duration::from_secs(1),
         theme: None,
         ecs: None,
+        instance_type: None,
     }
 }
 

@@ -416,3 +416,85 @@ fn rollback_from_the_console_with_the_confirm_dialog() {
         .collect();
     assert_eq!(images, [v1]);
 }
+
+/// The smallest t4g type with at least `cpu` vCPUs and `memory` bytes (from AWS's pages, as
+/// in data/ec2-instance-types.toml), or `None` when no t4g is that large.
+fn smallest_t4g(cpu: f64, memory: u64) -> Option<&'static str> {
+    const GIB: u64 = 1 << 30;
+    [
+        ("t4g.nano", 2, GIB / 2),
+        ("t4g.micro", 2, GIB),
+        ("t4g.small", 2, 2 * GIB),
+        ("t4g.medium", 2, 4 * GIB),
+        ("t4g.large", 2, 8 * GIB),
+        ("t4g.xlarge", 4, 16 * GIB),
+        ("t4g.2xlarge", 8, 32 * GIB),
+    ]
+    .into_iter()
+    .find(|(_, vcpus, mem)| f64::from(*vcpus) >= cpu && *mem >= memory)
+    .map(|(name, _, _)| name)
+}
+
+#[test]
+fn a_what_if_that_does_not_fit_names_the_smallest_instance_type() {
+    let project = Project::new("advice");
+    project.run(
+        "advice-web",
+        1,
+        &["--cpus", "0.5", "--memory", "256m"],
+        &["sleep", "600"],
+    );
+    let dokk = Dokk::new();
+    std::fs::write(
+        dokk.config(),
+        "default_context = \"evergreen\"\n[contexts.evergreen]\nkind = \"docker\"\ninstance_type = \"t4g.medium\"\n",
+    )
+    .expect("config");
+    // Ten replicas of half a core do not fit on this 2-CPU machine.
+    let output = dokk
+        .command()
+        .args(["capacity", "--scale", "advice-web=10", "--json"])
+        .output()
+        .expect("dokk runs");
+    assert_eq!(output.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let advice = &json["instance_advice"];
+    assert_eq!(advice["current"], "t4g.medium", "{json:#}");
+    let cpu = advice["needed_cpu"].as_f64().expect("needed_cpu");
+    let memory = advice["needed_memory_bytes"].as_u64().expect("memory");
+    assert!(cpu >= 5.0, "ten half-core replicas: {cpu}");
+    let first = &advice["types"][0];
+    match smallest_t4g(cpu, memory) {
+        Some(name) => {
+            assert_eq!(first["name"], name, "{advice:#}");
+            assert_eq!(first["same_family"], true);
+        }
+        None => assert_eq!(first["same_family"], false, "{advice:#}"),
+    }
+    for t in advice["types"].as_array().expect("types") {
+        assert_eq!(t["architecture"], "arm64", "the images are arm64: {t}");
+        assert!(t["vcpus"].as_f64().unwrap_or(0.0) >= cpu, "{t}");
+        assert!(t["memory_bytes"].as_u64().unwrap_or(0) >= memory, "{t}");
+    }
+    let expected = first["name"].as_str().expect("a type").to_string();
+
+    // The same in the console's capacity view.
+    let tmux = Tmux::start("advice", 160, 50, &dokk.shell_line(""));
+    tmux.wait_for(&["● live"], SCREEN_TIMEOUT)
+        .unwrap_or_else(|s| panic!("never live:\n{s}"));
+    tmux.send(&[":", "scale advice-web=10", "Enter"]);
+    let screen = tmux
+        .wait_for(
+            &[
+                "does not fit",
+                "instance types that hold",
+                "(now t4g.medium)",
+            ],
+            SCREEN_TIMEOUT,
+        )
+        .unwrap_or_else(|s| panic!("no advice on screen:\n{s}"));
+    assert!(
+        screen.contains(&expected),
+        "{expected} not named:\n{screen}"
+    );
+}

@@ -2,6 +2,7 @@
 //! Built from what a backend read (a Compose host's containers, an ECS cluster's nodes and
 //! services); pure, so the console, `dokk capacity` and the tests share one answer.
 
+pub mod instances;
 pub mod place;
 
 use std::collections::BTreeMap;
@@ -10,6 +11,7 @@ use serde::Serialize;
 
 use crate::backend::ecs::ClusterData;
 use crate::model::{Allocation, FleetSnapshot, Service, group_services};
+use instances::InstanceAdvice;
 use place::{Demand, Node, Resources, Rule, headroom, nodes_needed, place};
 
 const MIB: u64 = 1 << 20;
@@ -92,6 +94,27 @@ pub struct Report {
     pub placement: Vec<(String, String)>,
     /// Why it does not fit, in words.
     pub problems: Vec<String>,
+    /// When it does not fit: the EC2 instance types that would hold it (`null` when it fits).
+    pub instance_advice: Option<InstanceAdvice>,
+}
+
+impl Report {
+    /// Names the instance types a Compose host that does not fit could move to (seed 000 scales
+    /// vertically): they must hold the limits after the what-if and the observed peak.
+    pub fn advise_host(&mut self, instance_type: Option<&str>) {
+        if self.fits {
+            self.instance_advice = None;
+            return;
+        }
+        let highest = |a: Option<f64>, b: Option<f64>| a.unwrap_or(0.0).max(b.unwrap_or(0.0));
+        let cpu = self.cpu.after.max(highest(self.cpu.used, self.cpu.peak));
+        let memory = self
+            .memory
+            .after
+            .max(self.memory.used.unwrap_or(0))
+            .max(self.memory.peak.unwrap_or(0));
+        self.instance_advice = Some(instances::for_one_host(instance_type, cpu, memory));
+    }
 }
 
 /// `SERVICE=N` from the command line.
@@ -223,6 +246,7 @@ pub fn compose(snapshot: &FleetSnapshot, scale: &[(String, u32)]) -> Result<Repo
         zones: Vec::new(),
         placement: Vec::new(),
         problems,
+        instance_advice: None,
     })
 }
 
@@ -370,6 +394,25 @@ pub fn ecs(data: &ClusterData, scale: &[(String, u32)]) -> Result<Report, String
         zone.registered = zone.registered + n.registered;
         zone.reserved = zone.reserved + (n.registered - n.free);
     }
+    // More nodes, or larger ones: everything reserved after the what-if, the tasks that found
+    // no node included, against the node type in use.
+    let instance_advice = (needed != Some(0)).then(|| {
+        let unplaced = |service: &str| {
+            demands
+                .iter()
+                .find(|d| d.service == service)
+                .map(|d| d.task)
+                .unwrap_or_default()
+        };
+        let (mut cpu, mut memory) = (after_cpu, after_memory);
+        for (service, count) in &placement.unplaced {
+            let task = unplaced(service);
+            cpu += task.cpu * i64::from(*count);
+            memory += task.memory * i64::from(*count);
+        }
+        let current = data.nodes.iter().find_map(|n| n.instance_type.as_deref());
+        instances::for_cluster(current, cpu as f64 / 1024.0, memory.max(0) as u64 * MIB)
+    });
     let unlimited: Vec<String> = data
         .services
         .iter()
@@ -426,5 +469,6 @@ pub fn ecs(data: &ClusterData, scale: &[(String, u32)]) -> Result<Report, String
         zones: zones.into_values().collect(),
         placement: placement.placed,
         problems,
+        instance_advice,
     })
 }

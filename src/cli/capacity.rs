@@ -62,6 +62,7 @@ pub async fn run_capacity(
                 report.cpu.peak = Some(cpu.max(report.cpu.used.unwrap_or(0.0)));
                 report.memory.peak = Some(memory.max(report.memory.used.unwrap_or(0)));
             }
+            report.advise_host(context.instance_type.as_deref());
             report
         }
     };
@@ -208,6 +209,11 @@ fn print(out: &mut impl Write, report: &Report, json: bool) -> std::io::Result<(
         writeln!(out, "✗ does not fit: {n} more node(s) needed")?;
     } else {
         writeln!(out, "✗ does not fit")?;
+    }
+    if let Some(advice) = &report.instance_advice {
+        for line in advice.lines() {
+            writeln!(out, "{line}")?;
+        }
     }
     Ok(())
 }

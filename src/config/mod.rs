@@ -83,6 +83,9 @@ pub struct ContextConfig {
     pub cluster: Option<String>,
     /// ECS: another endpoint, such as a local moto server (`AWS_ENDPOINT_URL` works too).
     pub endpoint_url: Option<String>,
+    /// Docker: the EC2 instance type of the engine's host (e.g. `t4g.medium`), for the advice
+    /// on which type would hold a fleet that does not fit.
+    pub instance_type: Option<String>,
 }
 
 /// Where an ECS context points.
@@ -105,6 +108,8 @@ pub struct Context {
     pub theme: Option<String>,
     /// Set for ECS contexts.
     pub ecs: Option<EcsTarget>,
+    /// The engine host's EC2 instance type, when the context names it.
+    pub instance_type: Option<String>,
 }
 
 impl Context {
@@ -119,6 +124,7 @@ impl Context {
             refresh: Duration::from_secs(1),
             theme: None,
             ecs: None,
+            instance_type: None,
         }
     }
 }
@@ -308,6 +314,7 @@ impl Config {
                     cluster: context.cluster.clone(),
                     endpoint_url: context.endpoint_url.clone(),
                 }),
+                instance_type: context.instance_type.clone(),
             }),
             None if self.docker_contexts.hosts.contains_key(name) => Ok(Context {
                 name: name.to_string(),
@@ -317,6 +324,7 @@ impl Config {
                 refresh: Duration::from_millis(refresh_ms(None)),
                 theme: self.theme.clone(),
                 ecs: None,
+                instance_type: None,
             }),
             None if name == IMPLICIT_CONTEXT => Ok(Context {
                 name: name.to_string(),
@@ -326,6 +334,7 @@ impl Config {
                 refresh: Duration::from_millis(refresh_ms(None)),
                 theme: self.theme.clone(),
                 ecs: None,
+                instance_type: None,
             }),
             None => Err(ConfigError::UnknownContext {
                 name: name.to_string(),

@@ -18,7 +18,11 @@ pub fn report(state: &State) -> Result<Report, String> {
         (Some(ecs), _) if ecs.data.updated_at.is_some() => {
             capacity::ecs(&ecs.data, &state.capacity_scale)
         }
-        (None, Some(snapshot)) => capacity::compose(snapshot, &state.capacity_scale),
+        (None, Some(snapshot)) => {
+            let mut report = capacity::compose(snapshot, &state.capacity_scale)?;
+            report.advise_host(state.context.instance_type.as_deref());
+            Ok(report)
+        }
         _ => Err("waiting for the first data…".into()),
     }
 }
@@ -56,7 +60,12 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
             return;
         }
     };
-    let verdict_lines = 1 + report.problems.len() as u16;
+    let advice = report
+        .instance_advice
+        .as_ref()
+        .map(|a| a.lines())
+        .unwrap_or_default();
+    let verdict_lines = 1 + (report.problems.len() + advice.len()) as u16;
     let nodes = if report.nodes.is_empty() {
         0
     } else {
@@ -207,6 +216,11 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
             .problems
             .iter()
             .map(|p| Line::styled(format!("  {p}"), Style::new().fg(theme.crit.0))),
+    );
+    verdict_text.extend(
+        advice
+            .into_iter()
+            .map(|line| Line::raw(format!("  {line}"))),
     );
     frame.render_widget(Paragraph::new(verdict_text), verdict);
 
