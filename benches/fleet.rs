@@ -14,6 +14,13 @@
 //! of dockerd, containerd and the container shims, and the tool's peak RSS (VmHWM).
 //! Then, for the largest size: the time to dokk's first full frame, and at the end the cost
 //! of one frame of a 1,000-row fleet table (no engine needed).
+//!
+//! `--ssh`: the same fleet watched over SSH, as from a laptop (seed 000's way in), through a
+//! private sshd on 127.0.0.1 (tests/common/ssh.rs): dokk with an `ssh://` context (and with
+//! `DOKK_STATS=engine`), and `docker stats` with `DOCKER_HOST=ssh://…`. The watcher's figure
+//! is then its whole process tree (its ssh processes included), and the host's figure is
+//! everything else the machine spent (sshd, the engine, the shims, whatever dokk makes run on
+//! the host), from /proc/stat, less the terminal (the tmux server).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -25,12 +32,73 @@ const IMAGE: &str = "dokk-demo:latest";
 const TMUX_SOCKET: &str = "dokkbench";
 const WARM_UP: Duration = Duration::from_secs(5);
 
+#[path = "../tests/common/ssh.rs"]
+#[allow(dead_code)]
+mod ssh;
+
+/// Used by the sshd harness.
+fn wait_until(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    check()
+}
+
+/// How the tools reach the engine over SSH, when `--ssh` asks for it.
+struct Remote {
+    sshd: ssh::Sshd,
+    /// dokk's config with the `ssh://` context.
+    config: PathBuf,
+    /// A folder with an `ssh` that uses the private sshd's client config, for the Docker CLI.
+    path_dir: PathBuf,
+}
+
+impl Remote {
+    fn start() -> Remote {
+        let sshd = ssh::Sshd::start();
+        let dir = sshd.dir.path();
+        let config = dir.join("dokk.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[contexts.bench]\nkind = \"docker\"\nhost = \"{}\"\n",
+                sshd.address()
+            ),
+        )
+        .expect("dokk config");
+        let path_dir = dir.join("bin");
+        std::fs::create_dir_all(&path_dir).expect("bin");
+        let wrapper = path_dir.join("ssh");
+        std::fs::write(
+            &wrapper,
+            format!(
+                "#!/bin/sh\nexec /usr/bin/ssh -F {} \"$@\"\n",
+                sshd.client_config().display()
+            ),
+        )
+        .expect("ssh wrapper");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755))
+            .expect("chmod");
+        Remote {
+            sshd,
+            config,
+            path_dir,
+        }
+    }
+}
+
 struct Options {
     sizes: Vec<usize>,
     seconds: u64,
     rounds: usize,
     tools: Vec<Tool>,
     render_only: bool,
+    ssh: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -65,17 +133,37 @@ impl Tool {
     }
 
     /// The command tmux runs; `exec` keeps the pane's process the tool itself.
-    fn command(self, dokk: &Path, state: &Path, oxker: Option<&Path>) -> Option<String> {
-        let dokk_env = format!(
+    fn command(
+        self,
+        dokk: &Path,
+        state: &Path,
+        oxker: Option<&Path>,
+        remote: Option<&Remote>,
+    ) -> Option<String> {
+        let mut dokk_env = format!(
             "exec env XDG_STATE_HOME={} XDG_CONFIG_HOME={}",
             state.display(),
             state.display()
         );
+        let mut dokk_args = String::new();
+        let mut docker_env = String::new();
+        if let Some(remote) = remote {
+            dokk_env.push_str(&format!(" DOKK_SSH_COMMAND='{}'", remote.sshd.ssh_command()));
+            dokk_args = format!(" --config {} --context bench", remote.config.display());
+            docker_env = format!(
+                "env PATH={}:$PATH DOCKER_HOST={} ",
+                remote.path_dir.display(),
+                remote.sshd.address()
+            );
+        }
         Some(match self {
             Tool::Idle => "exec sleep 100000".to_string(),
-            Tool::Dokk => format!("{dokk_env} {}", dokk.display()),
-            Tool::DokkEngine => format!("{dokk_env} DOKK_STATS=engine {}", dokk.display()),
-            Tool::DockerStats => "exec docker stats".to_string(),
+            Tool::Dokk => format!("{dokk_env} {}{dokk_args}", dokk.display()),
+            Tool::DokkEngine => {
+                format!("{dokk_env} DOKK_STATS=engine {}{dokk_args}", dokk.display())
+            }
+            Tool::DockerStats => format!("exec {docker_env}docker stats"),
+            Tool::Oxker if remote.is_some() => return None,
             Tool::Oxker => format!("exec {}", oxker?.display()),
         })
     }
@@ -94,6 +182,7 @@ fn parse_options() -> Options {
             Tool::Oxker,
         ],
         render_only: false,
+        ssh: false,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut args = args.iter();
@@ -112,6 +201,7 @@ fn parse_options() -> Options {
                 }
             }
             "--render-only" => options.render_only = true,
+            "--ssh" => options.ssh = true,
             // cargo bench passes --bench.
             _ => {}
         }
@@ -134,7 +224,14 @@ fn engine_report(options: &Options) {
     let oxker = find_on_path("oxker");
     let state = tempfile::tempdir().expect("a temporary directory");
     let mut tools = options.tools.clone();
-    if oxker.is_none() {
+    let remote = options.ssh.then(Remote::start);
+    if let Some(remote) = &remote {
+        println!(
+            "Over SSH: a private sshd on 127.0.0.1:{} at its defaults; the tools reach the engine through it. oxker cannot use an ssh:// host: left out.\n",
+            remote.sshd.port
+        );
+        tools.retain(|t| *t != Tool::Oxker);
+    } else if oxker.is_none() {
         tools.retain(|t| *t != Tool::Oxker);
         println!("oxker is not installed (`cargo install oxker`): left out.\n");
     } else if let Some(version) = version_of("oxker") {
@@ -164,9 +261,9 @@ fn engine_report(options: &Options) {
             order.rotate_left(round % turns);
             for tool in order {
                 let command = tool
-                    .command(&dokk, state.path(), oxker.as_deref())
+                    .command(&dokk, state.path(), oxker.as_deref(), remote.as_ref())
                     .expect("a command for every tool kept");
-                let turn = measure(&command, Duration::from_secs(options.seconds));
+                let turn = measure(&command, Duration::from_secs(options.seconds), options.ssh);
                 eprintln!(
                     "size {size} round {} {:<22} own {:6.2} CPU-s  engine {:6.2} CPU-s  peak RSS {:5.1} MB",
                     round + 1,
@@ -179,7 +276,7 @@ fn engine_report(options: &Options) {
             }
         }
         print_size_table(&results, options);
-        if size == largest {
+        if size == largest && remote.is_none() {
             first_frame_report(&dokk, size);
         }
         remove_fleet();
@@ -309,8 +406,9 @@ struct Turn {
     peak_rss_kb: u64,
 }
 
-/// Starts `command` in a tmux pane, lets it settle, then measures it for `window`.
-fn measure(command: &str, window: Duration) -> Turn {
+/// Starts `command` in a tmux pane, lets it settle, then measures it for `window`. Over SSH,
+/// the tool's figure is its process tree's and the engine's is the rest of the machine's.
+fn measure(command: &str, window: Duration, over_ssh: bool) -> Turn {
     let session = "turn";
     tmux(&["kill-server"]);
     let ok = tmux(&[
@@ -329,20 +427,89 @@ fn measure(command: &str, window: Duration) -> Turn {
         .trim()
         .parse()
         .expect("the pane's pid");
+    let terminal: u32 = tmux_output(&["display-message", "-p", "#{pid}"])
+        .trim()
+        .parse()
+        .unwrap_or(0);
     std::thread::sleep(WARM_UP);
-    let own_before = cpu_seconds(pid).unwrap_or_else(|| panic!("{command} exited"));
+    cpu_seconds(pid).unwrap_or_else(|| panic!("{command} exited"));
+    let tree_before = tree_cpu(pid);
+    let machine_before = machine_cpu_seconds();
+    let terminal_before = cpu_seconds(terminal).unwrap_or(0.0);
     let engine_before = engine_cpu_seconds();
     std::thread::sleep(window);
-    let own_after = cpu_seconds(pid).unwrap_or_else(|| panic!("{command} exited"));
+    cpu_seconds(pid).unwrap_or_else(|| panic!("{command} exited"));
+    let tree_after = tree_cpu(pid);
+    let machine = machine_cpu_seconds() - machine_before;
+    let terminal_cpu = cpu_seconds(terminal).unwrap_or(0.0) - terminal_before;
     let engine_after = engine_cpu_seconds();
+    let tree: f64 = tree_after
+        .iter()
+        .map(|(p, cpu)| cpu - tree_before.get(p).copied().unwrap_or(0.0))
+        .sum();
+    let own_cpu = if over_ssh {
+        tree
+    } else {
+        tree_after.get(&pid).copied().unwrap_or(0.0) - tree_before.get(&pid).copied().unwrap_or(0.0)
+    };
     let peak_rss_kb = peak_rss_kb(pid).unwrap_or(0);
     tmux(&["kill-server"]);
     std::thread::sleep(Duration::from_secs(2));
     Turn {
-        own_cpu: own_after - own_before,
-        engine_cpu: engine_after - engine_before,
+        own_cpu,
+        engine_cpu: if over_ssh {
+            (machine - tree - terminal_cpu).max(0.0)
+        } else {
+            engine_after - engine_before
+        },
         peak_rss_kb,
     }
+}
+
+/// CPU seconds of `root` and every process below it, by pid.
+fn tree_cpu(root: u32) -> BTreeMap<u32, f64> {
+    let mut parents = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        if let Some(ppid) = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok())
+        {
+            parents.push((pid, ppid));
+        }
+    }
+    let mut tree = vec![root];
+    let mut i = 0;
+    while i < tree.len() {
+        let parent = tree[i];
+        tree.extend(parents.iter().filter(|(_, pp)| *pp == parent).map(|(p, _)| *p));
+        i += 1;
+    }
+    tree.into_iter()
+        .filter_map(|pid| Some((pid, cpu_seconds(pid)?)))
+        .collect()
+}
+
+/// CPU seconds the whole machine spent so far (every CPU, not idle, not waiting), /proc/stat.
+fn machine_cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let Some(line) = stat.lines().next() else {
+        return 0.0;
+    };
+    let ticks: Vec<f64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal (guest time is inside user)
+    let busy: f64 = [0, 1, 2, 5, 6, 7]
+        .iter()
+        .filter_map(|&i| ticks.get(i))
+        .sum();
+    busy / clock_ticks()
 }
 
 fn tmux(args: &[&str]) -> bool {
@@ -435,12 +602,19 @@ fn spread(turns: &[Turn], figure: impl Fn(&Turn) -> f64) -> (f64, String) {
 }
 
 fn print_size_table(results: &BTreeMap<Tool, Vec<Turn>>, options: &Options) {
+    let (own, engine) = if options.ssh {
+        ("own CPU-s (with its ssh)", "host-side")
+    } else {
+        ("own CPU-s", "engine")
+    };
     println!(
         "{} s windows, {} rounds in rotating order; medians (min–max). \"Induced\" is the \
-         engine's CPU minus its median with nothing watching.\n",
+         {engine} CPU minus its median with nothing watching.\n",
         options.seconds, options.rounds
     );
-    println!("| watching with | own CPU-s | engine CPU-s | induced engine CPU-s | peak RSS MB |");
+    println!(
+        "| watching with | {own} | {engine} CPU-s | induced {engine} CPU-s | peak RSS MB |"
+    );
     println!("|---|---|---|---|---|");
     let idle_engine = results
         .get(&Tool::Idle)
@@ -468,7 +642,7 @@ fn print_size_table(results: &BTreeMap<Tool, Vec<Turn>>, options: &Options) {
     for peer in [Tool::DockerStats, Tool::Oxker, Tool::DokkEngine] {
         if let Some(&(peer_own, peer_induced, peer_rss)) = medians.get(&peer) {
             println!(
-                "- dokk ÷ {}: own CPU {}, induced engine CPU {}, peak RSS {}",
+                "- dokk ÷ {}: own CPU {}, induced {engine} CPU {}, peak RSS {}",
                 peer.name(),
                 ratio(own, peer_own),
                 ratio(induced.max(0.0), peer_induced),
@@ -495,7 +669,7 @@ fn first_frame_report(dokk: &Path, size: usize) {
     for _ in 0..5 {
         let state = tempfile::tempdir().expect("a temporary directory");
         let command = Tool::Dokk
-            .command(dokk, state.path(), None)
+            .command(dokk, state.path(), None, None)
             .expect("dokk's command");
         tmux(&["kill-server"]);
         assert!(tmux(&[
