@@ -82,8 +82,7 @@ impl Remote {
         )
         .expect("ssh wrapper");
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755))
-            .expect("chmod");
+        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).expect("chmod");
         Remote {
             sshd,
             config,
@@ -148,7 +147,10 @@ impl Tool {
         let mut dokk_args = String::new();
         let mut docker_env = String::new();
         if let Some(remote) = remote {
-            dokk_env.push_str(&format!(" DOKK_SSH_COMMAND='{}'", remote.sshd.ssh_command()));
+            dokk_env.push_str(&format!(
+                " DOKK_SSH_COMMAND='{}'",
+                remote.sshd.ssh_command()
+            ));
             dokk_args = format!(" --config {} --context bench", remote.config.display());
             docker_env = format!(
                 "env PATH={}:$PATH DOCKER_HOST={} ",
@@ -454,7 +456,9 @@ fn measure(command: &str, window: Duration, over_ssh: bool) -> Turn {
     };
     let peak_rss_kb = peak_rss_kb(pid).unwrap_or(0);
     tmux(&["kill-server"]);
-    std::thread::sleep(Duration::from_secs(2));
+    // Over SSH the engine goes on serving `docker stats`' streams for a while after it has
+    // gone (seen: the next turn's host-side CPU doubled after 2 s): let it wind down.
+    std::thread::sleep(Duration::from_secs(if over_ssh { 15 } else { 2 }));
     Turn {
         own_cpu,
         engine_cpu: if over_ssh {
@@ -485,7 +489,12 @@ fn tree_cpu(root: u32) -> BTreeMap<u32, f64> {
     let mut i = 0;
     while i < tree.len() {
         let parent = tree[i];
-        tree.extend(parents.iter().filter(|(_, pp)| *pp == parent).map(|(p, _)| *p));
+        tree.extend(
+            parents
+                .iter()
+                .filter(|(_, pp)| *pp == parent)
+                .map(|(p, _)| *p),
+        );
         i += 1;
     }
     tree.into_iter()
@@ -612,9 +621,7 @@ fn print_size_table(results: &BTreeMap<Tool, Vec<Turn>>, options: &Options) {
          {engine} CPU minus its median with nothing watching.\n",
         options.seconds, options.rounds
     );
-    println!(
-        "| watching with | {own} | {engine} CPU-s | induced {engine} CPU-s | peak RSS MB |"
-    );
+    println!("| watching with | {own} | {engine} CPU-s | induced {engine} CPU-s | peak RSS MB |");
     println!("|---|---|---|---|---|");
     let idle_engine = results
         .get(&Tool::Idle)

@@ -619,8 +619,8 @@ pub async fn tunnel(address: &str) -> Result<Arc<Tunnel>, DockerError> {
 }
 
 /// The live connection to `address`, if there is one; starts none.
-pub fn current(address: &str) -> Option<Arc<Tunnel>> {
-    let tunnels = TUNNELS.try_lock().ok()?;
+pub async fn current(address: &str) -> Option<Arc<Tunnel>> {
+    let tunnels = TUNNELS.lock().await;
     tunnels.get(address).filter(|t| t.is_alive()).cloned()
 }
 

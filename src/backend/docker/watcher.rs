@@ -94,7 +94,9 @@ impl Session {
     ) -> Result<Session, DockerError> {
         let docker = super::connect(host).await?;
         let info = host_info(&docker, host).await?;
-        let host_files = super::ssh::current(host).map(|t| (t.files.clone(), t.hello.cgroups));
+        let host_files = super::ssh::current(host)
+            .await
+            .map(|t| (t.files.clone(), t.hello.cgroups));
         let reach = sampling.reach(host, host_files);
         let (sampler, samples) = Sampler::new(docker.clone(), reach, sampling.on_screen);
         Ok(Session {
