@@ -32,21 +32,10 @@ const IMAGE: &str = "dokk-demo:latest";
 const TMUX_SOCKET: &str = "dokkbench";
 const WARM_UP: Duration = Duration::from_secs(5);
 
-#[path = "../tests/common/ssh.rs"]
-#[allow(dead_code)]
-mod ssh;
+#[path = "../tests/common/mod.rs"]
+mod common;
 
-/// Used by the sshd harness.
-fn wait_until(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < timeout {
-        if check() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    check()
-}
+use common::ssh;
 
 /// How the tools reach the engine over SSH, when `--ssh` asks for it.
 struct Remote {
@@ -472,32 +461,8 @@ fn measure(command: &str, window: Duration, over_ssh: bool) -> Turn {
 
 /// CPU seconds of `root` and every process below it, by pid.
 fn tree_cpu(root: u32) -> BTreeMap<u32, f64> {
-    let mut parents = Vec::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-        if let Some(ppid) = stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok())
-        {
-            parents.push((pid, ppid));
-        }
-    }
-    let mut tree = vec![root];
-    let mut i = 0;
-    while i < tree.len() {
-        let parent = tree[i];
-        tree.extend(
-            parents
-                .iter()
-                .filter(|(_, pp)| *pp == parent)
-                .map(|(p, _)| *p),
-        );
-        i += 1;
-    }
-    tree.into_iter()
+    std::iter::once(root)
+        .chain(ssh::descendants(root))
         .filter_map(|pid| Some((pid, cpu_seconds(pid)?)))
         .collect()
 }

@@ -202,7 +202,7 @@ impl Drop for Sshd {
 }
 
 /// Every process below `root` (sshd forks a monitor per connection and a session below it).
-fn descendants(root: u32) -> Vec<u32> {
+pub fn descendants(root: u32) -> Vec<u32> {
     let mut parents = Vec::new();
     for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
