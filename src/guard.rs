@@ -1,5 +1,6 @@
-//! The one place that refuses mutations in read-only mode. Every action that can change a
-//! container or a service goes through `Guard::authorize` before it runs.
+//! The read-only rule: `Guard::authorize` says whether a mutation may run. It is called
+//! where each mutation starts (the CLI's deploy and rollback, the console's shells,
+//! sessions and rollbacks), so the rule is here once but the calls are several.
 
 use std::fmt;
 

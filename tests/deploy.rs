@@ -269,6 +269,11 @@ fn deploy_is_health_gated_keeps_everything_but_the_image_and_reverts_a_failure()
         "{ids:?}"
     );
     assert_eq!(history[0]["live"], true);
+    // The same keys as ECS's history: the live image cannot be rolled back to, the others can.
+    assert_eq!(history[0]["images"][0], v2.as_str());
+    assert_eq!(history[0]["can_rollback"], false);
+    assert!(history[1]["can_rollback"].as_bool().expect("can_rollback"));
+    assert!(history[0]["number"].is_null() && history[0].get("registered_at").is_some());
 
     // Read-only: refused, and not one event on the service's containers at the engine.
     let ids = replica_ids(&project);

@@ -666,6 +666,11 @@ async fn deploy_and_rollback_move_the_service_between_revisions() {
     );
     assert_eq!(history[1]["live"], true);
     assert_eq!(history[0]["containers"][0]["image"], image);
+    // The same keys as Compose's history: ACTIVE and not live can be rolled back to.
+    assert_eq!(history[0]["images"][0], image);
+    assert_eq!(history[0]["can_rollback"], true);
+    assert_eq!(history[1]["can_rollback"], false);
+    assert!(history[0]["image_id"].is_null() && history[0].get("digest").is_some());
 
     // The audit log has the two mutations that were made, and only those.
     let lines: Vec<Value> = std::fs::read_to_string(&audit)

@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use bollard::Docker;
 
-use super::deploy::{confirm, record};
+use super::confirm::confirm;
 use crate::backend::docker;
 use crate::config::Context;
-use crate::deploy::audit_path;
 use crate::deploy::compose::{ServiceOutcome, check_image, deploy_service};
 use crate::deploy::ecs::DeployError;
+use crate::deploy::{Revision, audit_path, record};
 use crate::model::group_services;
 
 /// How long one replica may take to turn healthy.
@@ -119,11 +119,10 @@ pub async fn roll(
     action: &str,
     service: &str,
     image: Option<&str>,
-    options: &super::RolloutArgs,
+    (yes, json): (bool, bool),
     out: &mut impl Write,
     progress: &mut (dyn FnMut(String) + Send),
 ) -> Result<bool, DeployError> {
-    let (yes, json) = (options.yes, options.json);
     let (client, qualified, list) = replicas(context, service).await?;
     let from = list[0].1.clone();
     let to = match image {
@@ -149,7 +148,7 @@ pub async fn roll(
         ServiceOutcome::Stable { .. } => ("stable", None),
         ServiceOutcome::Reverted { reason } => ("failed", Some(reason.as_str())),
     };
-    record(context, action, &qualified, &from, &to, result);
+    record(&context.name, action, &qualified, &from, &to, result);
     let io = |e: std::io::Error| DeployError::Failed(e.to_string());
     if json {
         let report = serde_json::json!({
@@ -203,44 +202,28 @@ pub async fn history(
     let mut revisions = Vec::new();
     for (image, is_live, time, user) in rows {
         let found = client.inspect_image(&image).await.ok();
-        revisions.push(serde_json::json!({
-            "id": image,
-            "live": is_live,
-            "present": found.is_some(),
-            "image_id": found.as_ref().and_then(|i| i.id.clone()),
-            "digest": found.as_ref().and_then(|i| i.repo_digests.clone()).and_then(|d| d.first().cloned()),
-            "created": found.as_ref().and_then(|i| i.created.clone()),
-            "deployed_at": time,
-            "deployed_by": user,
-        }));
+        revisions.push(Revision {
+            images: vec![image.clone()],
+            number: None,
+            status: if found.is_some() { "ON ENGINE" } else { "GONE" }.into(),
+            registered_at: time
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
+                .map(|t| t.with_timezone(&chrono::Utc)),
+            registered_by: user,
+            can_rollback: found.is_some() && !is_live,
+            image_id: found.as_ref().and_then(|i| i.id.clone()),
+            digest: found
+                .as_ref()
+                .and_then(|i| i.repo_digests.clone())
+                .and_then(|d| d.first().cloned()),
+            created: found.as_ref().and_then(|i| i.created.clone()),
+            live: is_live,
+            in_deployment: false,
+            containers: Vec::new(),
+            cpu: None,
+            memory: None,
+            id: image,
+        });
     }
-    let io = |e: std::io::Error| DeployError::Failed(e.to_string());
-    if json {
-        serde_json::to_writer_pretty(&mut *out, &revisions)
-            .map_err(|e| DeployError::Failed(e.to_string()))?;
-        return writeln!(out).map_err(io);
-    }
-    writeln!(
-        out,
-        "{:<40} {:<8} {:<9} {:<22} BY",
-        "IMAGE", "", "ON ENGINE", "DEPLOYED"
-    )
-    .map_err(io)?;
-    for r in &revisions {
-        writeln!(
-            out,
-            "{:<40} {:<8} {:<9} {:<22} {}",
-            r["id"].as_str().unwrap_or(""),
-            if r["live"] == true { "● live" } else { "" },
-            if r["present"] == true { "yes" } else { "gone" },
-            r["deployed_at"]
-                .as_str()
-                .unwrap_or("")
-                .get(..19)
-                .unwrap_or(""),
-            r["deployed_by"].as_str().unwrap_or("")
-        )
-        .map_err(io)?;
-    }
-    Ok(())
+    super::deploy::print_history(&revisions, json, out)
 }

@@ -3,14 +3,15 @@
 //! (or needs `--yes`), and is appended to the audit log. Exit codes: 0 stable (or started,
 //! without `--wait`), 1 failed, 2 bad input or refused — nothing changed.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::Write;
 
 use serde::Serialize;
 
+use super::confirm::confirm;
 use crate::backend::ecs::{Aws, EcsService, cluster_name};
 use crate::config::Context;
 use crate::deploy::ecs::{self as ecs_deploy, DeployError, Outcome};
-use crate::deploy::{AuditEntry, Revision, audit, current_user, diff};
+use crate::deploy::{Revision, diff, record};
 use crate::guard::{Guard, Mutation};
 
 #[derive(Debug, Clone, clap::Args)]
@@ -106,22 +107,32 @@ pub async fn run_history(
     }
     let (aws, cluster) = connect(context).await?;
     let (_, revisions) = ecs_deploy::history(&aws, &cluster, &args.service).await?;
+    print_history(&revisions, args.json, out)
+}
+
+/// A service's revisions, newest first: JSON, or a table with the same columns on every
+/// platform.
+pub(super) fn print_history(
+    revisions: &[Revision],
+    json: bool,
+    out: &mut impl Write,
+) -> Result<(), DeployError> {
     let io = |e: std::io::Error| DeployError::Failed(e.to_string());
-    if args.json {
-        serde_json::to_writer_pretty(&mut *out, &revisions)
+    if json {
+        serde_json::to_writer_pretty(&mut *out, revisions)
             .map_err(|e| DeployError::Failed(e.to_string()))?;
         return writeln!(out).map_err(io);
     }
     writeln!(
         out,
-        "{:<34} {:<8} {:<20} {:<26} IMAGES",
-        "REVISION", "", "REGISTERED", "BY"
+        "{:<34} {:<8} {:<20} {:<26} {:<9} IMAGES",
+        "REVISION", "", "WHEN", "BY", "ROLLBACK"
     )
     .map_err(io)?;
-    for r in &revisions {
+    for r in revisions {
         writeln!(
             out,
-            "{:<34} {:<8} {:<20} {:<26} {}",
+            "{:<34} {:<8} {:<20} {:<26} {:<9} {}",
             r.id,
             if r.live {
                 "● live"
@@ -137,49 +148,18 @@ pub async fn run_history(
                 .as_deref()
                 .map(|b| b.rsplit('/').next().unwrap_or(b))
                 .unwrap_or(""),
-            r.containers
-                .iter()
-                .map(|c| c.image.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            if r.can_rollback {
+                "yes"
+            } else if r.live {
+                "-"
+            } else {
+                "no"
+            },
+            r.images.join(", ")
         )
         .map_err(io)?;
     }
     Ok(())
-}
-
-/// Asks on the terminal, showing what changes; refuses when there is no terminal and no
-/// `--yes`.
-pub(super) fn confirm(
-    action: &str,
-    service: &str,
-    changes: &[String],
-    yes: bool,
-) -> Result<(), DeployError> {
-    if yes {
-        return Ok(());
-    }
-    if !std::io::stdin().is_terminal() {
-        return Err(DeployError::Refused(format!(
-            "{action} {service} needs a yes: no terminal to ask on, so pass --yes"
-        )));
-    }
-    let mut err = std::io::stderr();
-    let _ = writeln!(err, "{action} {service}:");
-    for line in changes {
-        let _ = writeln!(err, "  {line}");
-    }
-    let _ = write!(err, "Go ahead? [y/N] ");
-    let _ = err.flush();
-    let mut answer = String::new();
-    let _ = std::io::stdin().lock().read_line(&mut answer);
-    if matches!(answer.trim(), "y" | "Y" | "yes") {
-        Ok(())
-    } else {
-        Err(DeployError::Refused(format!(
-            "{action} of {service} not confirmed: nothing changed"
-        )))
-    }
 }
 
 /// What `confirm` shows of an ECS change: the revisions, then the diff.
@@ -187,29 +167,6 @@ fn revision_change(from: &Revision, to: &Revision) -> Vec<String> {
     let mut lines = vec![format!("{} → {}", from.id, to.id)];
     lines.extend(diff(from, to).into_iter().map(|d| format!("  {d}")));
     lines
-}
-
-pub(super) fn record(
-    context: &Context,
-    action: &str,
-    service: &str,
-    from: &str,
-    to: &str,
-    result: &str,
-) {
-    let entry = AuditEntry {
-        time: chrono::Utc::now(),
-        user: current_user(),
-        context: &context.name,
-        action,
-        service,
-        from,
-        to,
-        result,
-    };
-    if let Err(error) = audit(&entry) {
-        eprintln!("dokk: could not append to the audit log: {error}");
-    }
 }
 
 fn progress_line(service: &EcsService) -> String {
@@ -281,7 +238,7 @@ async fn roll(
                         .is_ok();
                 if back {
                     record(
-                        context,
+                        &context.name,
                         "rollback",
                         service,
                         to,
@@ -293,7 +250,7 @@ async fn roll(
             }
         };
     }
-    record(context, action, service, &from.id, to, result.0);
+    record(&context.name, action, service, &from.id, to, result.0);
     let report = RolloutReport {
         service,
         action,
@@ -351,7 +308,7 @@ pub async fn run_deploy(
             "deploy",
             &args.service,
             Some(&args.image),
-            r,
+            (r.yes, r.json),
             out,
             progress,
         )
@@ -410,7 +367,7 @@ pub async fn run_rollback(
             "rollback",
             &args.service,
             to,
-            r,
+            (r.yes, r.json),
             out,
             progress,
         )

@@ -1,7 +1,10 @@
-//! Non-interactive subcommands: the same engine as the console, for scripts and CI.
+//! The subcommands: clap arguments, printing and the terminal prompt (`deploy` and
+//! `rollback` ask on a terminal unless `--yes`; `exec` and `ssm` hand it over), on the same
+//! engine as the console, for scripts and CI.
 
 mod capacity;
 mod compose_deploy;
+mod confirm;
 mod deploy;
 mod ecs;
 mod logs;

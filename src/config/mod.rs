@@ -17,6 +17,17 @@ use serde::Deserialize;
 /// The context dokk uses when none is named and the config has no `default_context`.
 pub const IMPLICIT_CONTEXT: &str = "default";
 
+/// The shells `s` tries, in order, when the config names none.
+pub const DEFAULT_SHELLS: [&str; 3] = ["bash", "sh", "ash"];
+
+/// The engine address dokk uses when none is configured: `DOCKER_HOST`, else the local socket.
+pub fn default_docker_host() -> String {
+    std::env::var("DOCKER_HOST")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unix:///var/run/docker.sock".to_string())
+}
+
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -119,7 +130,7 @@ impl Context {
         Context {
             name: name.to_string(),
             kind: ContextKind::Docker,
-            host: crate::backend::docker::default_host(),
+            host: default_docker_host(),
             readonly: false,
             refresh: Duration::from_secs(1),
             theme: None,
@@ -131,12 +142,9 @@ impl Context {
 
 impl Config {
     pub fn shells(&self) -> Vec<String> {
-        self.shells.clone().unwrap_or_else(|| {
-            crate::backend::docker::exec::DEFAULT_SHELLS
-                .iter()
-                .map(|s| s.to_string())
-                .collect()
-        })
+        self.shells
+            .clone()
+            .unwrap_or_else(|| DEFAULT_SHELLS.iter().map(|s| s.to_string()).collect())
     }
 }
 
@@ -295,10 +303,7 @@ impl Config {
             Some(context) => Ok(Context {
                 name: name.to_string(),
                 kind: context.kind,
-                host: context
-                    .host
-                    .clone()
-                    .unwrap_or_else(crate::backend::docker::default_host),
+                host: context.host.clone().unwrap_or_else(default_docker_host),
                 readonly: context.readonly,
                 // An ECS refresh costs API calls (and CloudWatch data is minutes old): the
                 // global interval, meant for a Docker engine, does not apply to it.
@@ -329,7 +334,7 @@ impl Config {
             None if name == IMPLICIT_CONTEXT => Ok(Context {
                 name: name.to_string(),
                 kind: ContextKind::Docker,
-                host: crate::backend::docker::default_host(),
+                host: default_docker_host(),
                 readonly: false,
                 refresh: Duration::from_millis(refresh_ms(None)),
                 theme: self.theme.clone(),

@@ -61,7 +61,17 @@ pub fn revision(definition: &TaskDefinition, service: &EcsService) -> Revision {
         .task_definition_arn()
         .map(family_revision)
         .unwrap_or_default();
+    let active = definition.status() == Some(&aws_sdk_ecs::types::TaskDefinitionStatus::Active);
     Revision {
+        images: definition
+            .container_definitions()
+            .iter()
+            .map(|c| c.image().unwrap_or_default().to_string())
+            .collect(),
+        can_rollback: active && id != service.task_definition,
+        image_id: None,
+        digest: None,
+        created: None,
         live: id == service.task_definition,
         in_deployment: service.deployments.iter().any(|d| d.task_definition == id),
         number: Some(definition.revision),

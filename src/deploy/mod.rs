@@ -16,11 +16,20 @@ use serde::Serialize;
 pub struct Revision {
     /// `family:3` (ECS) or an image reference (Compose).
     pub id: String,
+    /// The images it runs, one per container.
+    pub images: Vec<String>,
     pub number: Option<i32>,
     pub status: String,
     pub registered_at: Option<DateTime<Utc>>,
-    /// Who registered it, as the platform records it.
+    /// Who registered it (ECS) or deployed it (Compose, from dokk's audit log).
     pub registered_by: Option<String>,
+    /// Can a rollback go to it: the revision is ACTIVE (ECS), the image is still on the
+    /// engine (Compose); never the live one.
+    pub can_rollback: bool,
+    /// Compose: the engine's image id, repo digest and build time (null on ECS).
+    pub image_id: Option<String>,
+    pub digest: Option<String>,
+    pub created: Option<String>,
     /// Is this what the service runs now?
     pub live: bool,
     /// Is a deployment of the service using it (the old one during a rollout)?
@@ -144,6 +153,24 @@ pub fn current_user() -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
+/// Appends a mutation by the current user to the audit log; a log that cannot be written is
+/// said on stderr and does not stop the rollout.
+pub fn record(context: &str, action: &str, service: &str, from: &str, to: &str, result: &str) {
+    let entry = AuditEntry {
+        time: Utc::now(),
+        user: current_user(),
+        context,
+        action,
+        service,
+        from,
+        to,
+        result,
+    };
+    if let Err(error) = audit(&entry) {
+        eprintln!("dokk: could not append to the audit log: {error}");
+    }
+}
+
 /// Appends one mutation to the audit log.
 pub fn audit(entry: &AuditEntry) -> std::io::Result<()> {
     let path =
@@ -171,6 +198,11 @@ mod tests {
             status: "ACTIVE".into(),
             registered_at: None,
             registered_by: None,
+            images: vec![image.into()],
+            can_rollback: true,
+            image_id: None,
+            digest: None,
+            created: None,
             live: false,
             in_deployment: false,
             containers: vec![ContainerRevision {

@@ -1,4 +1,6 @@
-//! Backend-neutral types: what a fleet is, whatever platform it runs on.
+//! The Docker fleet as dokk shows it: containers, the Compose services they form, their
+//! limits, usage and Traefik routes. (ECS has its own types in `backend::ecs`; capacity
+//! reads both.)
 
 mod fleet;
 mod service;

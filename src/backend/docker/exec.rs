@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 
 use super::{describe, inspect};
 
-pub const DEFAULT_SHELLS: [&str; 3] = ["bash", "sh", "ash"];
+pub use crate::config::DEFAULT_SHELLS;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ShellError {

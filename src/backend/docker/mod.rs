@@ -39,13 +39,7 @@ pub enum DockerError {
     Timeout { host: String, seconds: u64 },
 }
 
-/// The engine address dokk uses when none is configured: `DOCKER_HOST`, else the local socket.
-pub fn default_host() -> String {
-    std::env::var("DOCKER_HOST")
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "unix:///var/run/docker.sock".to_string())
-}
+pub use crate::config::default_docker_host as default_host;
 
 /// What to try when the engine at `host` cannot be reached.
 pub fn connection_hint(host: &str) -> &'static str {
