@@ -174,12 +174,7 @@ pub async fn roll(
 
 /// The images the service has run, newest first: the live one, then dokk's journal; each
 /// with whether the engine still has it (a rollback needs it there).
-pub async fn history(
-    context: &Context,
-    service: &str,
-    json: bool,
-    out: &mut impl Write,
-) -> Result<(), DeployError> {
+pub async fn history(context: &Context, service: &str) -> Result<Vec<Revision>, DeployError> {
     let (client, qualified, list) = replicas(context, service).await?;
     let live = list[0].1.clone();
     let mut seen = vec![live.clone()];
@@ -225,5 +220,5 @@ pub async fn history(
             id: image,
         });
     }
-    super::deploy::print_history(&revisions, json, out)
+    Ok(revisions)
 }

@@ -103,7 +103,8 @@ pub async fn run_history(
     out: &mut impl Write,
 ) -> Result<(), DeployError> {
     if context.ecs.is_none() {
-        return super::compose_deploy::history(context, &args.service, args.json, out).await;
+        let revisions = super::compose_deploy::history(context, &args.service).await?;
+        return print_history(&revisions, args.json, out);
     }
     let (aws, cluster) = connect(context).await?;
     let (_, revisions) = ecs_deploy::history(&aws, &cluster, &args.service).await?;
@@ -112,7 +113,7 @@ pub async fn run_history(
 
 /// A service's revisions, newest first: JSON, or a table with the same columns on every
 /// platform.
-pub(super) fn print_history(
+fn print_history(
     revisions: &[Revision],
     json: bool,
     out: &mut impl Write,
