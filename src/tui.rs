@@ -274,10 +274,10 @@ impl Console {
                 state.flash(format!("copied {} characters", text.chars().count()), false);
             }
             Effect::Shell { container, name } => {
-                if let Err(refused) = state.guard.authorize(&Mutation::Exec {
+                let mutation = Mutation::Exec {
                     container: name.clone(),
-                }) {
-                    state.flash(refused.to_string(), true);
+                };
+                if refused(state, &mutation) {
                     return true;
                 }
                 match self.shell(state, &container, &name).await {
@@ -314,28 +314,27 @@ impl Console {
                 let mutation = Mutation::Exec {
                     container: format!("{service}/{container}"),
                 };
-                if let Err(refused) = state.guard.authorize(&mutation) {
-                    state.flash(refused.to_string(), true);
+                if refused(state, &mutation) {
                     return true;
                 }
                 let result = self.ecs_exec(state, &service, &task, &container).await;
                 report(state, result);
             }
             Effect::SsmSession { instance_id } => {
-                if let Err(refused) = state.guard.authorize(&Mutation::Session {
+                let mutation = Mutation::Session {
                     node: instance_id.clone(),
-                }) {
-                    state.flash(refused.to_string(), true);
+                };
+                if refused(state, &mutation) {
                     return true;
                 }
                 let result = self.ssm_session(state, &instance_id).await;
                 report(state, result);
             }
             Effect::PlanRollback { service } => {
-                if let Err(refused) = state.guard.authorize(&Mutation::Rollback {
+                let mutation = Mutation::Rollback {
                     service: service.clone(),
-                }) {
-                    state.flash(refused.to_string(), true);
+                };
+                if refused(state, &mutation) {
                     return true;
                 }
                 state.flash(format!("working out a rollback of {service}…"), false);
@@ -358,10 +357,10 @@ impl Console {
                 });
             }
             Effect::Rollback { service, to } => {
-                if let Err(refused) = state.guard.authorize(&Mutation::Rollback {
+                let mutation = Mutation::Rollback {
                     service: service.clone(),
-                }) {
-                    state.flash(refused.to_string(), true);
+                };
+                if refused(state, &mutation) {
                     state.rollout = None;
                     return true;
                 }
@@ -572,6 +571,17 @@ fn watch(context: &Context) -> (JoinHandle<()>, mpsc::Receiver<BackendEvent>, On
         }
     };
     (watcher, events_rx, on_screen)
+}
+
+/// Asks the read-only guard; a refusal is flashed and the effect goes no further.
+fn refused(state: &mut State, mutation: &Mutation) -> bool {
+    match state.guard.authorize(mutation) {
+        Ok(()) => false,
+        Err(refused) => {
+            state.flash(refused.to_string(), true);
+            true
+        }
+    }
 }
 
 fn report(state: &mut State, result: Result<String, String>) {
