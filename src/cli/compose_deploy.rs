@@ -13,7 +13,7 @@ use crate::config::Context;
 use crate::deploy::compose::{ServiceOutcome, check_image, deploy_service};
 use crate::deploy::ecs::DeployError;
 use crate::deploy::{Revision, audit_path, record};
-use crate::model::group_services;
+use crate::model::{find_service, group_services};
 
 /// How long one replica may take to turn healthy.
 const REPLICA_TIMEOUT: Duration = Duration::from_secs(120);
@@ -26,39 +26,16 @@ async fn replicas(
     let engine = |e: docker::DockerError| {
         DeployError::Failed(format!("{e}\n{}", docker::connection_hint(&context.host)))
     };
-    let client = docker::connect(&context.host).await.map_err(engine)?;
-    let ids = docker::list_ids(&client, &context.host)
-        .await
-        .map_err(engine)?;
-    let containers = docker::inspect_all(&client, &context.host, ids.into_iter().map(|(id, _)| id))
+    let (client, containers) = docker::connect_and_inspect(&context.host)
         .await
         .map_err(engine)?;
     let services = group_services(&containers, &Default::default());
-    let matching: Vec<_> = services
-        .iter()
-        .filter(|s| {
-            s.key.project.is_some() && (s.key.name == service || s.key.qualified() == service)
-        })
-        .collect();
-    let found = match matching.as_slice() {
-        [one] => *one,
-        [] => {
-            let known: Vec<String> = services
-                .iter()
-                .filter(|s| s.key.project.is_some())
-                .map(|s| s.key.qualified())
-                .collect();
-            return Err(DeployError::Refused(format!(
-                "no Compose service `{service}`; services: {}",
-                known.join(", ")
-            )));
-        }
-        _ => {
-            return Err(DeployError::Refused(format!(
-                "`{service}` is in several projects; name it as project/service"
-            )));
-        }
-    };
+    let found = find_service(&services, service).map_err(DeployError::Refused)?;
+    if found.key.project.is_none() {
+        return Err(DeployError::Refused(format!(
+            "`{service}` is a container outside Compose; dokk deploys Compose services"
+        )));
+    }
     let list: Vec<(String, String)> = found
         .containers
         .iter()

@@ -13,7 +13,7 @@ use crate::backend::docker::{
 };
 use crate::config::Context;
 use crate::logs::{LogBatch, LogBuffer, LogLine, Search, Stream};
-use crate::model::group_services;
+use crate::model::{find_service, group_services};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct LogsArgs {
@@ -162,39 +162,12 @@ async fn docker_reader(
     let engine = |e: docker::DockerError| {
         LogsError::Engine(format!("{e}\n{}", docker::connection_hint(&context.host)))
     };
-    let client = docker::connect(&context.host).await.map_err(engine)?;
-    let ids = docker::list_ids(&client, &context.host)
-        .await
-        .map_err(engine)?;
-    let containers = docker::inspect_all(&client, &context.host, ids.into_iter().map(|(id, _)| id))
+    let (client, containers) = docker::connect_and_inspect(&context.host)
         .await
         .map_err(engine)?;
     let services = group_services(&containers, &Default::default());
     let wanted = args.service.as_str();
-    let matching: Vec<_> = services
-        .iter()
-        .filter(|s| s.key.name == wanted || s.key.qualified() == wanted)
-        .collect();
-    let names = |list: &mut dyn Iterator<Item = &crate::model::Service>| {
-        list.map(|s| s.key.qualified())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let service = match matching.as_slice() {
-        [one] => *one,
-        [] => {
-            let known = names(&mut services.iter());
-            return Err(LogsError::Usage(format!(
-                "no service `{wanted}`; services: {known}"
-            )));
-        }
-        several => {
-            let known = names(&mut several.iter().copied());
-            return Err(LogsError::Usage(format!(
-                "`{wanted}` is in several projects; name one of: {known}"
-            )));
-        }
-    };
+    let service = find_service(&services, wanted).map_err(LogsError::Usage)?;
     let chosen = |id: &str, name: &str| match &args.container {
         Some(wanted) => id.starts_with(wanted.as_str()) || name == wanted,
         None => true,

@@ -88,11 +88,8 @@ impl From<&Service> for ServiceJson {
 
 /// Loads the fleet once, with one usage sample per running container.
 pub async fn load_fleet(context: &Context) -> Result<FleetSnapshot, docker::DockerError> {
-    let client = docker::connect(&context.host).await?;
+    let (client, containers) = docker::connect_and_inspect(&context.host).await?;
     let host = docker::host_info(&client, &context.host).await?;
-    let ids = docker::list_ids(&client, &context.host).await?;
-    let containers =
-        docker::inspect_all(&client, &context.host, ids.into_iter().map(|(id, _)| id)).await?;
     let usage = docker::sample_usage(&client, &containers).await;
     Ok(FleetSnapshot {
         host,

@@ -7,7 +7,7 @@ mod service;
 mod traefik;
 
 pub use fleet::{Allocation, ConnectionState, FleetSnapshot, HostInfo, Sampling};
-pub use service::{Health, Service, ServiceKey, ServiceState, group_services};
+pub use service::{Health, Service, ServiceKey, ServiceState, find_service, group_services};
 pub use traefik::{TraefikRouter, traefik_routers};
 
 use std::collections::BTreeMap;

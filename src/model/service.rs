@@ -263,3 +263,71 @@ fn aggregate(key: ServiceKey, replicas: &[&Container], usage: &HashMap<String, U
         key,
     }
 }
+
+/// The service a person named: `project/service`, or `service` when only one project has one
+/// of that name. The error lists what there is to choose from.
+pub fn find_service<'a>(services: &'a [Service], wanted: &str) -> Result<&'a Service, String> {
+    let matching: Vec<&Service> = services
+        .iter()
+        .filter(|s| s.key.name == wanted || s.key.qualified() == wanted)
+        .collect();
+    let names = |list: Vec<&Service>| {
+        list.iter()
+            .map(|s| s.key.qualified())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match matching.as_slice() {
+        [one] => Ok(*one),
+        [] => Err(format!(
+            "no service `{wanted}`; services: {}",
+            names(services.iter().collect())
+        )),
+        _ => Err(format!(
+            "`{wanted}` is in several projects; name one of: {}",
+            names(matching)
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::{Spec, container};
+
+    #[test]
+    fn a_service_is_found_by_name_or_project_and_name() {
+        let containers = [
+            container(&Spec {
+                id: "a1",
+                project: Some("evergreen"),
+                service: "web",
+                ..Spec::default()
+            }),
+            container(&Spec {
+                id: "b1",
+                project: Some("staging"),
+                service: "web",
+                ..Spec::default()
+            }),
+            container(&Spec {
+                id: "c1",
+                project: Some("evergreen"),
+                service: "db",
+                ..Spec::default()
+            }),
+        ];
+        let services = group_services(&containers, &Default::default());
+        let found = find_service(&services, "db").expect("one db");
+        assert_eq!(found.key.qualified(), "evergreen/db");
+        let found = find_service(&services, "staging/web").expect("qualified");
+        assert_eq!(found.containers, ["b1"]);
+        let several = find_service(&services, "web").expect_err("two webs");
+        assert!(
+            several.contains("several projects") && several.contains("evergreen/web, staging/web"),
+            "{several}"
+        );
+        let none = find_service(&services, "api").expect_err("no api");
+        assert!(none.starts_with("no service `api`; services: "), "{none}");
+    }
+}

@@ -174,6 +174,15 @@ pub async fn inspect_all(
     Ok(containers)
 }
 
+/// Connects to the engine at `host` and inspects every container on it: what a one-shot
+/// command (status, logs, deploy) starts from.
+pub async fn connect_and_inspect(host: &str) -> Result<(Docker, Vec<Container>), DockerError> {
+    let client = connect(host).await?;
+    let ids = list_ids(&client, host).await?;
+    let containers = inspect_all(&client, host, ids.into_iter().map(|(id, _)| id)).await?;
+    Ok((client, containers))
+}
+
 /// One usage sample per running container, as `docker stats --no-stream` takes it: the engine
 /// waits for a second reading, so CPU is measured over about one second.
 pub async fn sample_usage(docker: &Docker, containers: &[Container]) -> HashMap<String, Usage> {
