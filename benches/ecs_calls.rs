@@ -12,7 +12,7 @@ use std::time::Instant;
 use dokk::app::{Msg, State, update};
 use dokk::backend::BackendEvent;
 use dokk::backend::ecs::{Aws, Refresher};
-use dokk::config::{Context, ContextKind, EcsTarget, Theme, Thresholds};
+use dokk::config::{Context, EcsTarget, Target, Theme, Thresholds};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -45,13 +45,10 @@ async fn run(services: usize, tasks: usize) {
     let aws = Aws::from_config(&seed::aws_config().await, target.clone());
     let context = Context {
         name: "bench".into(),
-        kind: ContextKind::Ecs,
-        host: String::new(),
+        target: Target::Ecs(target),
         readonly: true,
         refresh: std::time::Duration::from_secs(10),
         theme: None,
-        ecs: Some(target),
-        instance_type: None,
     };
     let mut state = State::new(
         context,

@@ -14,7 +14,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use crate::app::State;
 use crate::backend::BackendEvent;
 use crate::backend::docker::container_from_inspect;
-use crate::config::{Context, ContextKind, Theme, Thresholds};
+use crate::config::{Context, DockerTarget, Target, Theme, Thresholds};
 use crate::model::{Container, FleetSnapshot, HostInfo, Usage};
 
 pub fn now() -> DateTime<Utc> {
@@ -315,13 +315,13 @@ pub fn host() -> HostInfo {
 pub fn context() -> Context {
     Context {
         name: "evergreen".into(),
-        kind: ContextKind::Docker,
-        host: "unix:///var/run/docker.sock".into(),
+        target: Target::Docker(DockerTarget {
+            host: "unix:///var/run/docker.sock".into(),
+            instance_type: None,
+        }),
         readonly: false,
         refresh: std::time::Duration::from_secs(1),
         theme: None,
-        ecs: None,
-        instance_type: None,
     }
 }
 
@@ -598,9 +598,8 @@ pub fn ecs_snapshot() -> crate::backend::ecs::EcsSnapshot {
 pub fn ecs_state(snapshot: crate::backend::ecs::EcsSnapshot) -> State {
     let mut context = context();
     context.name = "dotkom".into();
-    context.kind = ContextKind::Ecs;
     context.refresh = std::time::Duration::from_secs(10);
-    context.ecs = Some(crate::config::EcsTarget {
+    context.target = Target::Ecs(crate::config::EcsTarget {
         profile: Some("dotkom".into()),
         region: Some("eu-north-1".into()),
         cluster: Some("dotkom".into()),

@@ -137,34 +137,10 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         .build()
         .map_err(anyhow::Error::from)?;
     match cli.command.unwrap_or(Command::Ui) {
-        Command::Status { json } if context.ecs.is_some() => {
-            let target = context.ecs.clone().unwrap_or_default();
-            let data = runtime.block_on(dokk::cli::load_cluster(&target))?;
-            let mut out = std::io::stdout().lock();
-            match dokk::cli::print_ecs_status(&mut out, &context, &data, json) {
-                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-                    Err(anyhow::Error::from(e).into())
-                }
-                _ => Ok(ExitCode::SUCCESS),
-            }
-        }
         Command::Status { json } => {
-            let snapshot = runtime
-                .block_on(dokk::cli::load_fleet(&context))
-                .map_err(|e| {
-                    anyhow::anyhow!(
-                        "{e}\n{}",
-                        dokk::backend::docker::connection_hint(&context.host)
-                    )
-                })?;
             let mut out = std::io::stdout().lock();
-            match dokk::cli::print_status(&mut out, &context, &snapshot, json) {
-                // `dokk status | head` closes the pipe early: not an error.
-                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-                    Err(anyhow::Error::from(e).into())
-                }
-                _ => Ok(ExitCode::SUCCESS),
-            }
+            runtime.block_on(dokk::cli::run_status(&context, json, &mut out))?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Logs(args) => {
             let mut out = std::io::stdout().lock();
@@ -249,7 +225,7 @@ fn cli_progress(json: bool) -> impl FnMut(String) + Send {
     }
 }
 
-fn rollout_exit(result: Result<bool, dokk::deploy::ecs::DeployError>) -> ExitCode {
+fn rollout_exit(result: Result<bool, dokk::deploy::DeployError>) -> ExitCode {
     let (code, message) = dokk::cli::rollout_exit_code(result);
     if let Some(message) = message {
         eprintln!("dokk: {message}");

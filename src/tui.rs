@@ -27,7 +27,8 @@ use crate::backend::BackendEvent;
 use crate::backend::docker::logs::{LogEvent, LogRequest, stream_logs};
 use crate::backend::docker::{self, SamplingOptions, spawn_watcher};
 use crate::backend::ecs::{Aws, spawn_ecs_watcher};
-use crate::config::{Config, Context, Theme, user_theme_dir};
+use crate::config::{Config, Context, DockerTarget, Target, Theme, user_theme_dir};
+use crate::deploy::{self, Request};
 use crate::guard::Mutation;
 
 type Term = Terminal<CrosstermBackend<Stdout>>;
@@ -235,7 +236,9 @@ impl Console {
                     since: None,
                     follow: true,
                 };
-                let host = state.context.host.clone();
+                let Target::Docker(DockerTarget { host, .. }) = state.context.target.clone() else {
+                    return true;
+                };
                 let out = self.log_tx.clone();
                 self.log_task = Some(tokio::spawn(async move {
                     let (events, mut forward) = mpsc::channel(256);
@@ -287,7 +290,7 @@ impl Console {
             }
             Effect::OpenEcsLogs { session, sources } => {
                 self.stop_logs();
-                let Some(target) = state.context.ecs.clone() else {
+                let Target::Ecs(target) = state.context.target.clone() else {
                     return true;
                 };
                 let tail = self.config.log_tail.unwrap_or(DEFAULT_TAIL);
@@ -330,83 +333,73 @@ impl Console {
                 let result = self.ssm_session(state, &instance_id).await;
                 report(state, result);
             }
-            Effect::PlanRollback { service } => {
-                let mutation = Mutation::Rollback {
-                    service: service.clone(),
-                };
-                if refused(state, &mutation) {
-                    return true;
-                }
-                state.flash(format!("working out a rollback of {service}…"), false);
+            Effect::Plan(request) => {
+                state.flash(
+                    format!(
+                        "working out a {} of {}…",
+                        request.action(),
+                        request.service()
+                    ),
+                    false,
+                );
                 let context = state.context.clone();
                 let tx = self.rollout_tx.clone();
                 tokio::spawn(async move {
-                    let event = match crate::cli::plan_rollback(&context, &service).await {
-                        Ok((from, to, diff)) => {
-                            let mut lines = vec![format!("{from} → {to}")];
-                            lines.extend(diff.into_iter().map(|d| format!("  {d}")));
-                            RolloutEvent::Planned(Dialog {
-                                title: format!("Roll back {service}?"),
-                                lines,
-                                on_yes: Effect::Rollback { service, to },
-                            })
-                        }
+                    let event = match deploy::plan(&context, &request).await {
+                        Ok(plan) => RolloutEvent::Planned(Dialog {
+                            title: match request {
+                                Request::Deploy { .. } => format!("Deploy {}?", plan.service),
+                                Request::Rollback { .. } => format!("Roll back {}?", plan.service),
+                            },
+                            lines: plan.lines(),
+                            on_yes: Effect::Apply(plan.request().clone()),
+                        }),
                         Err(error) => RolloutEvent::PlanFailed(error.to_string()),
                     };
                     let _ = tx.send(event).await;
                 });
             }
-            Effect::Rollback { service, to } => {
-                let mutation = Mutation::Rollback {
-                    service: service.clone(),
-                };
-                if refused(state, &mutation) {
-                    state.rollout = None;
-                    return true;
-                }
+            Effect::Apply(request) => {
                 let context = state.context.clone();
                 let tx = self.rollout_tx.clone();
                 tokio::spawn(async move {
-                    let args = crate::cli::RollbackArgs {
-                        service,
-                        to: Some(to),
-                        rollout: crate::cli::RolloutArgs {
-                            wait: true,
-                            yes: true,
-                            json: false,
-                            timeout: Duration::from_secs(15 * 60).into(),
-                            rollback_on_failure: false,
-                            poll: Duration::from_secs(5).into(),
-                        },
-                    };
-                    let mut out = Vec::new();
                     let lines = tx.clone();
                     let mut progress = move |line: String| {
                         let _ = lines.try_send(RolloutEvent::Line(line));
                     };
-                    let result = crate::cli::run_rollback(&context, &args, &mut out, &mut progress)
-                        .await
-                        .map(|ok| (ok, String::from_utf8_lossy(&out).trim().to_string()))
-                        .map_err(|e| e.to_string());
+                    let follow = deploy::Follow {
+                        wait: true,
+                        timeout: Duration::from_secs(15 * 60),
+                        poll: Duration::from_secs(5),
+                        revert_on_failure: true,
+                    };
+                    let result = match deploy::plan(&context, &request).await {
+                        Ok(plan) => deploy::apply(&context, plan, follow, &mut progress)
+                            .await
+                            .map(|report| (report.ok(), report.summary()))
+                            .map_err(|e| e.to_string()),
+                        Err(error) => Err(error.to_string()),
+                    };
                     let _ = tx.send(RolloutEvent::Done(result)).await;
+                });
+            }
+            Effect::ListImages { service } => {
+                let context = state.context.clone();
+                let tx = self.rollout_tx.clone();
+                tokio::spawn(async move {
+                    // No candidates only means Tab completes nothing: the field still works.
+                    let images = deploy::images(&context, &service).await.unwrap_or_default();
+                    let _ = tx.send(RolloutEvent::Images { service, images }).await;
                 });
             }
             Effect::ShowHistory { service } => {
                 let context = state.context.clone();
                 let tx = self.rollout_tx.clone();
                 tokio::spawn(async move {
-                    let args = crate::cli::HistoryArgs {
-                        service: service.clone(),
-                        json: false,
-                    };
-                    let mut out = Vec::new();
-                    let event = match crate::cli::run_history(&context, &args, &mut out).await {
-                        Ok(()) => RolloutEvent::Show {
+                    let event = match deploy::history(&context, &service).await {
+                        Ok(revisions) => RolloutEvent::Show {
                             title: format!("History of {service} (r rolls back)"),
-                            lines: String::from_utf8_lossy(&out)
-                                .lines()
-                                .map(str::to_string)
-                                .collect(),
+                            lines: deploy::history_table(&revisions),
                         },
                         Err(error) => RolloutEvent::PlanFailed(error.to_string()),
                     };
@@ -415,7 +408,7 @@ impl Console {
             }
             Effect::SwitchCluster(cluster) => {
                 let mut context = state.context.clone();
-                if let Some(target) = context.ecs.as_mut() {
+                if let Target::Ecs(target) = &mut context.target {
                     target.cluster = Some(cluster.clone());
                 }
                 self.watcher.abort();
@@ -437,7 +430,7 @@ impl Console {
         container: &str,
     ) -> Result<String, String> {
         use crate::backend::ecs::session;
-        let (Some(ecs), Some(target)) = (&state.ecs, &state.context.ecs) else {
+        let (Some(ecs), Target::Ecs(target)) = (&state.ecs, &state.context.target) else {
             return Err("not an ECS context".into());
         };
         let found = ecs
@@ -463,7 +456,7 @@ impl Console {
 
     async fn ssm_session(&mut self, state: &State, instance_id: &str) -> Result<String, String> {
         use crate::backend::ecs::session;
-        let (Some(ecs), Some(target)) = (&state.ecs, &state.context.ecs) else {
+        let (Some(ecs), Target::Ecs(target)) = (&state.ecs, &state.context.target) else {
             return Err("not an ECS context".into());
         };
         if let Some(node) = ecs.data.nodes.iter().find(|n| n.instance_id == instance_id) {
@@ -537,15 +530,17 @@ impl Console {
         container: &str,
         name: &str,
     ) -> Result<String, String> {
-        let host = state.context.host.clone();
-        let client = docker::connect(&host).await.map_err(|e| e.to_string())?;
+        let Target::Docker(DockerTarget { host, .. }) = &state.context.target else {
+            return Err("a container shell needs a Docker context".into());
+        };
+        let client = docker::connect(host).await.map_err(|e| e.to_string())?;
         let shells = self.config.shells();
         let banner = format!("shell in {name} — `exit` returns to dokk");
         let result = self
             .hand_over(
                 &banner,
                 true,
-                docker::exec::run_shell(&client, &host, container, name, &shells),
+                docker::exec::run_shell(&client, host, container, name, &shells),
             )
             .await;
         match result {
@@ -563,11 +558,11 @@ type OnScreenSender = tokio::sync::watch::Sender<Option<Arc<HashSet<String>>>>;
 fn watch(context: &Context) -> (JoinHandle<()>, mpsc::Receiver<BackendEvent>, OnScreenSender) {
     let (events_tx, events_rx) = mpsc::channel::<BackendEvent>(64);
     let (on_screen, on_screen_rx) = tokio::sync::watch::channel(None);
-    let watcher = match &context.ecs {
-        Some(target) => spawn_ecs_watcher(target.clone(), context.refresh, events_tx),
-        None => {
-            let sampling = SamplingOptions::for_host(&context.host).with_on_screen(on_screen_rx);
-            spawn_watcher(context.host.clone(), context.refresh, events_tx, sampling)
+    let watcher = match &context.target {
+        Target::Ecs(target) => spawn_ecs_watcher(target.clone(), context.refresh, events_tx),
+        Target::Docker(docker) => {
+            let sampling = SamplingOptions::for_host(&docker.host).with_on_screen(on_screen_rx);
+            spawn_watcher(docker.host.clone(), context.refresh, events_tx, sampling)
         }
     };
     (watcher, events_rx, on_screen)

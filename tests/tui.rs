@@ -417,6 +417,92 @@ fn rollback_from_the_console_with_the_confirm_dialog() {
     assert_eq!(images, [v1]);
 }
 
+/// `d` on a service: the image field starts on the image it runs, Ctrl-U clears it, Tab
+/// completes from the engine's images, Enter shows the change with what the new image's
+/// defaults bring, `y` deploys it to stable. A deploy to an image that never turns healthy
+/// ends failed, and the service runs what it ran before.
+#[test]
+fn deploy_from_the_console_with_completion_the_diff_and_a_revert() {
+    let v1 = common::version_image("v1", true);
+    let v2 = common::derived_image(
+        "dokk-deploy-test:v2-console",
+        &common::version_image("v2", true),
+        &["ENV RELEASE=2", "LABEL dokk.test.release=2"],
+    );
+    let broken = common::version_image("v3", false);
+    let project = Project::new("tuideploy");
+    let args = ["--health-cmd", "test -f /ok", "--health-interval", "1s"];
+    project.run_image("web", 1, &args, &v1, &["sleep", "600"]);
+    let images = || -> Vec<String> {
+        project
+            .ids()
+            .iter()
+            .map(|id| common::docker_ok(&["inspect", "--format", "{{.Config.Image}}", id]))
+            .collect()
+    };
+    assert!(wait_until(Duration::from_secs(30), || {
+        project.ids().iter().all(|id| {
+            common::docker_ok(&["inspect", "--format", "{{.State.Health.Status}}", id]) == "healthy"
+        })
+    }));
+    let dokk = Dokk::new();
+    let audit = dokk.home.path().join("audit.jsonl");
+    let line = dokk.shell_line(&format!("DOKK_AUDIT_LOG={}", audit.display()));
+    let tmux = Tmux::start("deploy", 160, 40, &line);
+    tmux.wait_for(&[&project.name], SCREEN_TIMEOUT)
+        .unwrap_or_else(|s| panic!("fleet not shown:\n{s}"));
+    select_only(&tmux, &project.name);
+
+    tmux.send(&["d"]);
+    tmux.wait_for(&["image: ", &v1, "Tab completes"], SCREEN_TIMEOUT)
+        .unwrap_or_else(|s| panic!("no image field on the running image:\n{s}"));
+    tmux.send(&["C-u"]);
+    tmux.send(&["-l", "dokk-deploy-test:v2-c"]);
+    tmux.send(&["Tab"]);
+    tmux.wait_for(&[&format!("image: {v2}")], SCREEN_TIMEOUT)
+        .unwrap_or_else(|s| panic!("Tab did not complete {v2}:\n{s}"));
+    tmux.send(&["Enter"]);
+    let dialog = tmux
+        .wait_for(
+            &[
+                "Deploy",
+                &format!("{v1} → {v2}"),
+                "env: + RELEASE",
+                "label: + dokk.test.release=2",
+                "y / Enter",
+            ],
+            SCREEN_TIMEOUT,
+        )
+        .unwrap_or_else(|s| panic!("no confirm dialog with the diff:\n{s}"));
+    assert!(
+        !dialog.contains("command:"),
+        "the command is the container's own:\n{dialog}"
+    );
+    tmux.send(&["y"]);
+    tmux.wait_for(&["✓ deploy", "stable"], Duration::from_secs(90))
+        .unwrap_or_else(|s| panic!("deploy did not end stable:\n{s}"));
+    assert_eq!(images(), [v2.clone()]);
+
+    tmux.send(&["Escape"]);
+    tmux.send(&["d", "C-u"]);
+    tmux.send(&["-l", &broken]);
+    tmux.send(&["Enter"]);
+    tmux.wait_for(&["Deploy", &format!("{v2} → {broken}")], SCREEN_TIMEOUT)
+        .unwrap_or_else(|s| panic!("no confirm dialog:\n{s}"));
+    tmux.send(&["y"]);
+    let failed = tmux
+        .wait_for(
+            &["✗ deploy", "failed", "rolled back"],
+            Duration::from_secs(150),
+        )
+        .unwrap_or_else(|s| panic!("the broken deploy did not end failed:\n{s}"));
+    assert!(failed.contains(&format!("runs {v2} again")), "{failed}");
+    assert_eq!(images(), [v2]);
+    let audit = std::fs::read_to_string(&audit).expect("audit log");
+    assert_eq!(audit.lines().count(), 2, "{audit}");
+    assert!(audit.contains("\"result\":\"failed\""), "{audit}");
+}
+
 /// The smallest t4g type with at least `cpu` vCPUs and `memory` bytes (from AWS's pages, as
 /// in data/ec2-instance-types.toml), or `None` when no t4g is that large.
 fn smallest_t4g(cpu: f64, memory: u64) -> Option<&'static str> {

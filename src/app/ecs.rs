@@ -6,6 +6,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::{Effect, LogView, State, View};
 use crate::backend::ecs::logs::sources;
 use crate::backend::ecs::{ClusterData, EcsService, EcsTask};
+use crate::deploy::Request;
 
 const PAGE: usize = 10;
 
@@ -101,9 +102,20 @@ pub fn on_services_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         KeyCode::Char('n') | KeyCode::Tab => state.view = View::EcsNodes,
         KeyCode::Char('r') => {
             if let Some(service) = ecs.selected_service() {
-                return vec![Effect::PlanRollback {
+                return vec![Effect::Plan(Request::Rollback {
                     service: service.name.clone(),
-                }];
+                    to: None,
+                })];
+            }
+        }
+        KeyCode::Char('d') => {
+            if let Some(service) = ecs.selected_service() {
+                let name = service.name.clone();
+                let image = service
+                    .images()
+                    .first()
+                    .map_or(String::new(), |i| i.to_string());
+                return super::image_field::open(state, name, image);
             }
         }
         KeyCode::Char('h') => {

@@ -7,6 +7,7 @@ use crossterm::event::{
 use ratatui::layout::Position;
 
 use super::{DisplayRow, Effect, Prompt, SortColumn, State, View, display_rows};
+use crate::deploy::Request;
 
 const PAGE: usize = 10;
 
@@ -19,6 +20,9 @@ pub fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     }
     if let Some(prompt) = state.prompt {
         return on_prompt_key(state, prompt, key);
+    }
+    if state.image_field.is_some() {
+        return super::image_field::on_key(state, key);
     }
     if state.dialog.is_some() {
         return super::rollout::on_dialog_key(state, key);
@@ -94,9 +98,16 @@ fn on_fleet_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         KeyCode::Char('l') => return service_logs(state),
         KeyCode::Char('r') => {
             if let Some(service) = state.selected_service().filter(|s| s.key.project.is_some()) {
-                return vec![Effect::PlanRollback {
+                return vec![Effect::Plan(Request::Rollback {
                     service: service.key.qualified(),
-                }];
+                    to: None,
+                })];
+            }
+        }
+        KeyCode::Char('d') => {
+            if let Some(service) = state.selected_service().filter(|s| s.key.project.is_some()) {
+                let (name, image) = (service.key.qualified(), service.image.clone());
+                return super::image_field::open(state, name, image);
             }
         }
         KeyCode::Char('h') => {

@@ -3,6 +3,7 @@
 
 mod ecs;
 mod history;
+mod image_field;
 mod keys;
 mod log_keys;
 mod logs;
@@ -11,6 +12,7 @@ mod table;
 
 pub use ecs::EcsConsole;
 pub use history::History;
+pub use image_field::ImageField;
 pub use logs::LogView;
 pub use rollout::{Dialog, Rollout, RolloutEvent};
 pub use table::{DisplayRow, SortColumn, display_rows, matches_filter, on_screen, ordered_rows};
@@ -23,7 +25,7 @@ use crossterm::event::{KeyEvent, MouseEvent};
 use ratatui::layout::Rect;
 
 use crate::backend::BackendEvent;
-use crate::config::{Context, Theme, Thresholds};
+use crate::config::{Context, Target, Theme, Thresholds};
 use crate::guard::Guard;
 use crate::model::{
     ConnectionState, Container, FleetSnapshot, Service, ServiceKey, group_services,
@@ -86,14 +88,14 @@ pub enum Effect {
     },
     /// Watch another cluster of the same context.
     SwitchCluster(String),
-    /// Work out a rollback of the service (ECS name or Compose `project/service`) and ask.
-    PlanRollback {
+    /// Work out a deploy or rollback (service: ECS name or Compose `project/service`) and
+    /// ask. Goes through the read-only guard, in the rollout engine.
+    Plan(crate::deploy::Request),
+    /// Make the confirmed change, following it to stable or failed.
+    Apply(crate::deploy::Request),
+    /// Find the images a deploy of the service could go to (for Tab in the image field).
+    ListImages {
         service: String,
-    },
-    /// Roll the service back to `to` (a `family:N` or an image), following it to the end.
-    Rollback {
-        service: String,
-        to: String,
     },
     /// Show the revisions the service has run.
     ShowHistory {
@@ -182,6 +184,8 @@ pub struct State {
     pub capacity_scale: Vec<(String, u32)>,
     /// The whole fleet's used CPU and memory over the last samples: the peak in the window.
     pub fleet_history: History,
+    /// The image to deploy, being typed (`d`).
+    pub image_field: Option<ImageField>,
     /// A question waiting for y/n.
     pub dialog: Option<Dialog>,
     /// The rollout started from the console.
@@ -231,22 +235,25 @@ impl State {
             ecs: None,
             capacity_scale: Vec::new(),
             fleet_history: History::default(),
+            image_field: None,
             dialog: None,
             rollout: None,
         }
-        .for_context()
+        .on_platform()
     }
 
     /// An ECS context starts on its services; a Docker one on the fleet.
-    fn for_context(mut self) -> State {
-        if self.context.ecs.is_some() {
-            self.ecs = Some(EcsConsole::default());
-            self.view = View::EcsServices;
-        } else {
-            self.ecs = None;
-            self.view = View::Fleet;
-        }
+    fn on_platform(mut self) -> State {
+        self.start_on_platform();
         self
+    }
+
+    fn start_on_platform(&mut self) {
+        self.ecs = match self.context.target {
+            Target::Docker(_) => None,
+            Target::Ecs(_) => Some(EcsConsole::default()),
+        };
+        self.view = self.home();
     }
 
     /// The view to go back to from the top: the fleet, or an ECS cluster's services.
@@ -416,8 +423,7 @@ pub fn switch_context(state: &mut State, context: Context) {
     state.capacity_scale.clear();
     state.logs = None;
     state.filter.clear();
-    state.ecs = state.context.ecs.is_some().then(EcsConsole::default);
-    state.view = state.home();
+    state.start_on_platform();
 }
 
 #[cfg(test)]

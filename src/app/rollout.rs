@@ -36,12 +36,20 @@ pub enum RolloutEvent {
         title: String,
         lines: Vec<String>,
     },
+    /// The images a deploy of the service could go to.
+    Images {
+        service: String,
+        images: Vec<String>,
+    },
 }
 
 pub fn on_event(state: &mut State, event: RolloutEvent) {
     match event {
         RolloutEvent::Planned(dialog) => state.dialog = Some(dialog),
         RolloutEvent::PlanFailed(message) => state.flash(message, true),
+        RolloutEvent::Images { service, images } => {
+            super::image_field::on_candidates(state, &service, images)
+        }
         RolloutEvent::Show { title, lines } => {
             state.rollout = Some(Rollout {
                 title,

@@ -99,6 +99,15 @@ pub struct Report {
 }
 
 impl Report {
+    /// What the allocated figure is: ECS places by reservations, Compose caps by limits.
+    pub fn allocation_word(&self) -> &'static str {
+        if self.ecs.is_some() {
+            "reserved"
+        } else {
+            "limits"
+        }
+    }
+
     /// Names the instance types a Compose host that does not fit could move to (seed 000 scales
     /// vertically): they must hold the limits after the what-if and the observed peak.
     pub fn advise_host(&mut self, instance_type: Option<&str>) {

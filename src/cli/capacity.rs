@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use crate::capacity::{self, Report};
-use crate::config::Context;
+use crate::config::{Context, Target};
 use crate::ui::format::{bar, bytes};
 
 #[derive(Debug, Clone, clap::Args)]
@@ -42,27 +42,27 @@ pub async fn run_capacity(
         .map(|s| capacity::parse_scale(s))
         .collect::<Result<Vec<_>, _>>()
         .map_err(CapacityError::Usage)?;
-    let report = match &context.ecs {
-        Some(target) => {
+    let report = match &context.target {
+        Target::Ecs(target) => {
             let data = super::load_cluster(target)
                 .await
                 .map_err(|e| CapacityError::Failed(e.to_string()))?;
             capacity::ecs(&data, &scale).map_err(CapacityError::Usage)?
         }
-        None => {
-            let snapshot = super::load_fleet(context).await.map_err(|e| {
+        Target::Docker(docker) => {
+            let snapshot = super::load_fleet(&docker.host).await.map_err(|e| {
                 CapacityError::Failed(format!(
                     "{e}\n{}",
-                    crate::backend::docker::connection_hint(&context.host)
+                    crate::backend::docker::connection_hint(&docker.host)
                 ))
             })?;
             let mut report = capacity::compose(&snapshot, &scale).map_err(CapacityError::Usage)?;
             if let Some(window) = args.window {
-                let (cpu, memory) = peak_usage(context, &snapshot, window.into()).await?;
+                let (cpu, memory) = peak_usage(&docker.host, &snapshot, window.into()).await?;
                 report.cpu.peak = Some(cpu.max(report.cpu.used.unwrap_or(0.0)));
                 report.memory.peak = Some(memory.max(report.memory.used.unwrap_or(0)));
             }
-            report.advise_host(context.instance_type.as_deref());
+            report.advise_host(docker.instance_type.as_deref());
             report
         }
     };
@@ -73,12 +73,12 @@ pub async fn run_capacity(
 /// The highest fleet-wide CPU (cores) and memory (bytes) over `window`, sampling again and
 /// again (each sample spans about a second, as `docker stats` does).
 async fn peak_usage(
-    context: &Context,
+    host: &str,
     snapshot: &crate::model::FleetSnapshot,
     window: std::time::Duration,
 ) -> Result<(f64, u64), CapacityError> {
     use crate::backend::docker;
-    let client = docker::connect(&context.host)
+    let client = docker::connect(host)
         .await
         .map_err(|e| CapacityError::Failed(e.to_string()))?;
     let started = std::time::Instant::now();

@@ -5,14 +5,9 @@
 
 use std::io::Write;
 
-use serde::Serialize;
-
 use super::confirm::confirm;
-use crate::backend::ecs::{Aws, EcsService, cluster_name};
 use crate::config::Context;
-use crate::deploy::ecs::{self as ecs_deploy, DeployError, Outcome};
-use crate::deploy::{Revision, diff, record};
-use crate::guard::{Guard, Mutation};
+use crate::deploy::{self, DeployError, Follow, Request};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct HistoryArgs {
@@ -65,35 +60,14 @@ pub struct RollbackArgs {
     pub rollout: RolloutArgs,
 }
 
-#[derive(Debug, Serialize)]
-struct RolloutReport<'a> {
-    service: &'a str,
-    action: &'a str,
-    from: &'a str,
-    to: &'a str,
-    diff: &'a [String],
-    /// "started" (without --wait), "stable" or "failed".
-    result: &'a str,
-    reason: Option<&'a str>,
-    rolled_back: bool,
-}
-
-async fn connect(context: &Context) -> Result<(Aws, String), DeployError> {
-    let Some(target) = &context.ecs else {
-        return Err(DeployError::Refused(format!(
-            "deploys and rollbacks work on ECS contexts so far; `{}` is a Docker one",
-            context.name
-        )));
-    };
-    let aws = Aws::connect(target).await;
-    let cluster = cluster_name(&aws).await?;
-    Ok((aws, cluster))
-}
-
-fn guard(context: &Context) -> Guard {
-    Guard {
-        readonly: context.readonly,
-        context: context.name.clone(),
+impl RolloutArgs {
+    fn follow(&self) -> Follow {
+        Follow {
+            wait: self.wait,
+            timeout: self.timeout.into(),
+            poll: self.poll.into(),
+            revert_on_failure: self.rollback_on_failure,
+        }
     }
 }
 
@@ -102,193 +76,17 @@ pub async fn run_history(
     args: &HistoryArgs,
     out: &mut impl Write,
 ) -> Result<(), DeployError> {
-    if context.ecs.is_none() {
-        let revisions = super::compose_deploy::history(context, &args.service).await?;
-        return print_history(&revisions, args.json, out);
-    }
-    let (aws, cluster) = connect(context).await?;
-    let (_, revisions) = ecs_deploy::history(&aws, &cluster, &args.service).await?;
-    print_history(&revisions, args.json, out)
-}
-
-/// A service's revisions, newest first: JSON, or a table with the same columns on every
-/// platform.
-fn print_history(
-    revisions: &[Revision],
-    json: bool,
-    out: &mut impl Write,
-) -> Result<(), DeployError> {
-    let io = |e: std::io::Error| DeployError::Failed(e.to_string());
-    if json {
-        serde_json::to_writer_pretty(&mut *out, revisions)
-            .map_err(|e| DeployError::Failed(e.to_string()))?;
-        return writeln!(out).map_err(io);
-    }
-    writeln!(
-        out,
-        "{:<34} {:<8} {:<20} {:<26} {:<9} IMAGES",
-        "REVISION", "", "WHEN", "BY", "ROLLBACK"
-    )
-    .map_err(io)?;
-    for r in revisions {
-        writeln!(
-            out,
-            "{:<34} {:<8} {:<20} {:<26} {:<9} {}",
-            r.id,
-            if r.live {
-                "● live"
-            } else if r.in_deployment {
-                "◐ deploy"
-            } else {
-                ""
-            },
-            r.registered_at
-                .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
-                .unwrap_or_default(),
-            r.registered_by
-                .as_deref()
-                .map(|b| b.rsplit('/').next().unwrap_or(b))
-                .unwrap_or(""),
-            if r.can_rollback {
-                "yes"
-            } else if r.live {
-                "-"
-            } else {
-                "no"
-            },
-            r.images.join(", ")
-        )
-        .map_err(io)?;
-    }
-    Ok(())
-}
-
-/// What `confirm` shows of an ECS change: the revisions, then the diff.
-fn revision_change(from: &Revision, to: &Revision) -> Vec<String> {
-    let mut lines = vec![format!("{} → {}", from.id, to.id)];
-    lines.extend(diff(from, to).into_iter().map(|d| format!("  {d}")));
-    lines
-}
-
-fn progress_line(service: &EcsService) -> String {
-    let deployments: Vec<String> = service
-        .deployments
-        .iter()
-        .map(|d| {
-            format!(
-                "{} {} {}/{}{}",
-                d.status,
-                d.task_definition,
-                d.running,
-                d.desired,
-                d.rollout_state
-                    .as_deref()
-                    .map(|s| format!(" {s}"))
-                    .unwrap_or_default()
-            )
-        })
-        .collect();
-    format!(
-        "{} · {}",
-        deployments.join(" · "),
-        service.events.first().map_or("", |e| e.message.as_str())
-    )
-}
-
-/// Points the service at `to`, then (with --wait) follows it; returns whether it is fine.
-#[allow(clippy::too_many_arguments)]
-async fn roll(
-    context: &Context,
-    aws: &Aws,
-    cluster: &str,
-    action: &str,
-    service: &str,
-    from: &Revision,
-    to: &str,
-    changes: &[String],
-    args: &RolloutArgs,
-    out: &mut impl Write,
-    progress: &mut (dyn FnMut(String) + Send),
-) -> Result<bool, DeployError> {
-    ecs_deploy::update_service(aws, cluster, service, to).await?;
-    let mut result = ("started", None, false);
-    if args.wait {
-        let mut last = String::new();
-        let outcome = ecs_deploy::wait(
-            aws,
-            cluster,
-            service,
-            to,
-            args.poll.into(),
-            args.timeout.into(),
-            |s| {
-                let line = progress_line(s);
-                if line != last {
-                    progress(line.clone());
-                    last = line;
-                }
-            },
-        )
-        .await?;
-        result = match outcome {
-            Outcome::Stable => ("stable", None, false),
-            Outcome::Failed(reason) => {
-                let back = args.rollback_on_failure
-                    && ecs_deploy::update_service(aws, cluster, service, &from.id)
-                        .await
-                        .is_ok();
-                if back {
-                    record(
-                        &context.name,
-                        "rollback",
-                        service,
-                        to,
-                        &from.id,
-                        "automatic after a failed rollout",
-                    );
-                }
-                ("failed", Some(reason), back)
-            }
-        };
-    }
-    record(&context.name, action, service, &from.id, to, result.0);
-    let report = RolloutReport {
-        service,
-        action,
-        from: &from.id,
-        to,
-        diff: changes,
-        result: result.0,
-        reason: result.1.as_deref(),
-        rolled_back: result.2,
-    };
-    let io = |e: std::io::Error| DeployError::Failed(e.to_string());
-    if args.json {
-        serde_json::to_writer_pretty(&mut *out, &report)
-            .map_err(|e| DeployError::Failed(e.to_string()))?;
-        writeln!(out).map_err(io)?;
+    let revisions = deploy::history(context, &args.service).await?;
+    let written = if args.json {
+        serde_json::to_writer_pretty(&mut *out, &revisions)
+            .map_err(std::io::Error::other)
+            .and_then(|()| writeln!(out))
     } else {
-        writeln!(
-            out,
-            "{action} {service}: {} → {to}: {}{}{}",
-            from.id,
-            result.0,
-            result
-                .1
-                .as_deref()
-                .map(|r| format!(" ({r})"))
-                .unwrap_or_default(),
-            if result.2 {
-                "; rolled back to where it was"
-            } else if result.0 == "failed" {
-                "; not rolled back"
-            } else {
-                ""
-            }
-        )
-        .map_err(io)?;
-    }
-    Ok(result.0 != "failed")
+        deploy::history_table(&revisions)
+            .iter()
+            .try_for_each(|line| writeln!(out, "{line}"))
+    };
+    written.map_err(|e| DeployError::Failed(e.to_string()))
 }
 
 pub async fn run_deploy(
@@ -297,56 +95,12 @@ pub async fn run_deploy(
     out: &mut impl Write,
     progress: &mut (dyn FnMut(String) + Send),
 ) -> Result<bool, DeployError> {
-    guard(context)
-        .authorize(&Mutation::Deploy {
-            service: args.service.clone(),
-        })
-        .map_err(|e| DeployError::Refused(e.to_string()))?;
-    if context.ecs.is_none() {
-        let r = &args.rollout;
-        return super::compose_deploy::roll(
-            context,
-            "deploy",
-            &args.service,
-            Some(&args.image),
-            (r.yes, r.json),
-            out,
-            progress,
-        )
-        .await;
-    }
-    let (aws, cluster) = connect(context).await?;
-    let plan = ecs_deploy::plan_deploy(
-        &aws,
-        &cluster,
-        &args.service,
-        &args.image,
-        args.container.as_deref(),
-    )
-    .await?;
-    let (from, to) = (plan.from(), plan.to());
-    confirm(
-        "deploy",
-        &args.service,
-        &revision_change(&from, &to),
-        args.rollout.yes,
-    )?;
-    let registered = ecs_deploy::register(&aws, &plan).await?;
-    let changes = diff(&from, &to);
-    roll(
-        context,
-        &aws,
-        &cluster,
-        "deploy",
-        &args.service,
-        &from,
-        &registered,
-        &changes,
-        &args.rollout,
-        out,
-        progress,
-    )
-    .await
+    let request = Request::Deploy {
+        service: args.service.clone(),
+        image: args.image.clone(),
+        container: args.container.clone(),
+    };
+    run(context, &request, &args.rollout, out, progress).await
 }
 
 pub async fn run_rollback(
@@ -355,49 +109,33 @@ pub async fn run_rollback(
     out: &mut impl Write,
     progress: &mut (dyn FnMut(String) + Send),
 ) -> Result<bool, DeployError> {
-    guard(context)
-        .authorize(&Mutation::Rollback {
-            service: args.service.clone(),
-        })
-        .map_err(|e| DeployError::Refused(e.to_string()))?;
-    if context.ecs.is_none() {
-        let r = &args.rollout;
-        let to = args.to.as_deref();
-        return super::compose_deploy::roll(
-            context,
-            "rollback",
-            &args.service,
-            to,
-            (r.yes, r.json),
-            out,
-            progress,
-        )
-        .await;
-    }
-    let (aws, cluster) = connect(context).await?;
-    let (_, from, to) =
-        ecs_deploy::prepare_rollback(&aws, &cluster, &args.service, args.to.as_deref()).await?;
-    confirm(
-        "rollback",
-        &args.service,
-        &revision_change(&from, &to),
-        args.rollout.yes,
-    )?;
-    let changes = diff(&from, &to);
-    roll(
-        context,
-        &aws,
-        &cluster,
-        "rollback",
-        &args.service,
-        &from,
-        &to.id,
-        &changes,
-        &args.rollout,
-        out,
-        progress,
-    )
-    .await
+    let request = Request::Rollback {
+        service: args.service.clone(),
+        to: args.to.clone(),
+    };
+    run(context, &request, &args.rollout, out, progress).await
+}
+
+/// Plan, ask, apply, print: true when the rollout is stable (or started, without --wait).
+async fn run(
+    context: &Context,
+    request: &Request,
+    args: &RolloutArgs,
+    out: &mut impl Write,
+    progress: &mut (dyn FnMut(String) + Send),
+) -> Result<bool, DeployError> {
+    let plan = deploy::plan(context, request).await?;
+    confirm(plan.action, &plan.service, &plan.lines(), args.yes)?;
+    let report = deploy::apply(context, plan, args.follow(), progress).await?;
+    let written = if args.json {
+        serde_json::to_writer_pretty(&mut *out, &report)
+            .map_err(std::io::Error::other)
+            .and_then(|()| writeln!(out))
+    } else {
+        writeln!(out, "{}", report.summary())
+    };
+    written.map_err(|e| DeployError::Failed(e.to_string()))?;
+    Ok(report.ok())
 }
 
 /// Exit-code mapping shared by the three commands.
@@ -408,20 +146,4 @@ pub fn exit_code(result: Result<bool, DeployError>) -> (u8, Option<String>) {
         Err(DeployError::Refused(message)) => (2, Some(message)),
         Err(DeployError::Failed(message)) => (1, Some(message)),
     }
-}
-
-/// What `r` in the console would do: from which revision or image to which, and the diff.
-pub async fn plan_rollback(
-    context: &Context,
-    service: &str,
-) -> Result<(String, String, Vec<String>), DeployError> {
-    if context.ecs.is_none() {
-        let (from, to) = super::compose_deploy::plan_rollback(context, service).await?;
-        let diff = vec![format!("image: {from} → {to}")];
-        return Ok((from, to, diff));
-    }
-    let (aws, cluster) = connect(context).await?;
-    let (_, from, to) = ecs_deploy::prepare_rollback(&aws, &cluster, service, None).await?;
-    let changes = diff(&from, &to);
-    Ok((from.id, to.id, changes))
 }

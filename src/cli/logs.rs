@@ -11,7 +11,7 @@ use crate::backend::docker::{
     self,
     logs::{LogEvent, LogRequest, stream_logs},
 };
-use crate::config::Context;
+use crate::config::{Context, Target};
 use crate::logs::{LogBatch, LogBuffer, LogLine, Search, Stream};
 use crate::model::{find_service, group_services};
 
@@ -85,9 +85,9 @@ pub async fn run_logs(
         Some(text) => Some(parse_since(text, Utc::now()).map_err(LogsError::Usage)?),
         None => None,
     };
-    let (rx, reader) = match &context.ecs {
-        Some(target) => ecs_reader(target, args, since).await?,
-        None => docker_reader(context, args, since).await?,
+    let (rx, reader) = match &context.target {
+        Target::Ecs(target) => ecs_reader(target, args, since).await?,
+        Target::Docker(docker) => docker_reader(&docker.host, args, since).await?,
     };
     print_logs(args, grep, rx, out).await?;
     reader.abort();
@@ -155,16 +155,14 @@ async fn ecs_reader(
 }
 
 async fn docker_reader(
-    context: &Context,
+    host: &str,
     args: &LogsArgs,
     since: Option<DateTime<Utc>>,
 ) -> Result<Reader, LogsError> {
     let engine = |e: docker::DockerError| {
-        LogsError::Engine(format!("{e}\n{}", docker::connection_hint(&context.host)))
+        LogsError::Engine(format!("{e}\n{}", docker::connection_hint(host)))
     };
-    let (client, containers) = docker::connect_and_inspect(&context.host)
-        .await
-        .map_err(engine)?;
+    let (client, containers) = docker::connect_and_inspect(host).await.map_err(engine)?;
     let services = group_services(&containers, &Default::default());
     let wanted = args.service.as_str();
     let service = find_service(&services, wanted).map_err(LogsError::Usage)?;

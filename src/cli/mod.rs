@@ -3,7 +3,6 @@
 //! engine as the console, for scripts and CI.
 
 mod capacity;
-mod compose_deploy;
 mod confirm;
 mod deploy;
 mod ecs;
@@ -13,10 +12,10 @@ mod status;
 
 pub use capacity::{CapacityArgs, CapacityError, run_capacity};
 pub use deploy::{
-    DeployArgs, HistoryArgs, RollbackArgs, RolloutArgs, exit_code as rollout_exit_code,
-    plan_rollback, run_deploy, run_history, run_rollback,
+    DeployArgs, HistoryArgs, RollbackArgs, RolloutArgs, exit_code as rollout_exit_code, run_deploy,
+    run_history, run_rollback,
 };
 pub use ecs::{EcsStatusJson, ecs_status_json, load_cluster, print_ecs_status};
 pub use logs::{LogsArgs, LogsError, parse_since, run_logs};
 pub use session::{ExecArgs, SessionCliError, run_exec, run_ssm};
-pub use status::{ServiceJson, StatusJson, load_fleet, print_status, status_json};
+pub use status::{ServiceJson, StatusJson, load_fleet, print_status, run_status, status_json};

@@ -4,7 +4,7 @@
 
 use crate::backend::ecs::session::{self, SessionError};
 use crate::backend::ecs::{Aws, Refresher, cluster_name};
-use crate::config::Context;
+use crate::config::{Context, Target};
 use crate::guard::{Guard, Mutation};
 
 #[derive(Debug, Clone, clap::Args)]
@@ -50,12 +50,13 @@ fn guard(context: &Context) -> Guard {
 }
 
 fn target(context: &Context, what: &str) -> Result<crate::config::EcsTarget, SessionCliError> {
-    context.ecs.clone().ok_or_else(|| {
-        SessionCliError::Usage(format!(
+    match &context.target {
+        Target::Ecs(target) => Ok(target.clone()),
+        Target::Docker(_) => Err(SessionCliError::Usage(format!(
             "`dokk {what}` needs an ECS context; `{}` is a Docker one (for Docker, `s` in the console opens a shell)",
             context.name
-        ))
-    })
+        ))),
+    }
 }
 
 pub async fn run_exec(context: &Context, args: &ExecArgs) -> Result<(), SessionCliError> {

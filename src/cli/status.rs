@@ -5,7 +5,7 @@ use std::io::Write;
 use serde::Serialize;
 
 use crate::backend::docker;
-use crate::config::Context;
+use crate::config::{Context, Target};
 use crate::model::{
     Allocation, Env, FleetSnapshot, Health, HostInfo, Service, ServiceState, group_services,
 };
@@ -86,10 +86,31 @@ impl From<&Service> for ServiceJson {
     }
 }
 
+/// `dokk status`: the fleet or the cluster once, as a table or JSON. A pipe closed early
+/// (`dokk status | head`) is not an error.
+pub async fn run_status(context: &Context, json: bool, out: &mut impl Write) -> anyhow::Result<()> {
+    let printed = match &context.target {
+        Target::Docker(docker) => {
+            let snapshot = load_fleet(&docker.host)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}\n{}", docker::connection_hint(&docker.host)))?;
+            print_status(out, context, &snapshot, json)
+        }
+        Target::Ecs(target) => {
+            let data = super::load_cluster(target).await?;
+            super::print_ecs_status(out, context, &data, json)
+        }
+    };
+    match printed {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
 /// Loads the fleet once, with one usage sample per running container.
-pub async fn load_fleet(context: &Context) -> Result<FleetSnapshot, docker::DockerError> {
-    let (client, containers) = docker::connect_and_inspect(&context.host).await?;
-    let host = docker::host_info(&client, &context.host).await?;
+pub async fn load_fleet(host: &str) -> Result<FleetSnapshot, docker::DockerError> {
+    let (client, containers) = docker::connect_and_inspect(host).await?;
+    let host = docker::host_info(&client, host).await?;
     let usage = docker::sample_usage(&client, &containers).await;
     Ok(FleetSnapshot {
         host,
@@ -122,7 +143,7 @@ pub fn status_json(context: &Context, snapshot: &FleetSnapshot) -> StatusJson {
 fn host_json(context: &Context, host: &HostInfo) -> HostJson {
     HostJson {
         name: host.name.clone(),
-        address: context.host.clone(),
+        address: context.address(),
         engine_version: host.engine_version.clone(),
         cpus: host.cpus,
         memory_bytes: host.memory_bytes,
@@ -146,7 +167,7 @@ pub fn print_status(
         out,
         "context {} ({}) · {} · Engine {} · {} CPUs, {}",
         context.name,
-        context.host,
+        context.address(),
         host.name,
         host.engine_version,
         host.cpus,

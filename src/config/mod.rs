@@ -108,19 +108,41 @@ pub struct EcsTarget {
     pub endpoint_url: Option<String>,
 }
 
+/// Where a Docker context points: one engine.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DockerTarget {
+    /// `unix://`, `tcp://` or `ssh://`.
+    pub host: String,
+    /// The engine host's EC2 instance type, when the context names it.
+    pub instance_type: Option<String>,
+}
+
+/// What a context connects to: one of the platforms dokk speaks, with only what that
+/// platform needs. A new platform is a new variant, and every `match` on it must say what
+/// to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    Docker(DockerTarget),
+    Ecs(EcsTarget),
+}
+
+impl Target {
+    pub fn kind(&self) -> ContextKind {
+        match self {
+            Target::Docker(_) => ContextKind::Docker,
+            Target::Ecs(_) => ContextKind::Ecs,
+        }
+    }
+}
+
 /// A context with everything decided: what dokk connects to and how.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Context {
     pub name: String,
-    pub kind: ContextKind,
-    pub host: String,
+    pub target: Target,
     pub readonly: bool,
     pub refresh: Duration,
     pub theme: Option<String>,
-    /// Set for ECS contexts.
-    pub ecs: Option<EcsTarget>,
-    /// The engine host's EC2 instance type, when the context names it.
-    pub instance_type: Option<String>,
 }
 
 impl Context {
@@ -129,13 +151,25 @@ impl Context {
     pub fn local_docker(name: &str) -> Context {
         Context {
             name: name.to_string(),
-            kind: ContextKind::Docker,
-            host: default_docker_host(),
+            target: Target::Docker(DockerTarget {
+                host: default_docker_host(),
+                instance_type: None,
+            }),
             readonly: false,
             refresh: Duration::from_secs(1),
             theme: None,
-            ecs: None,
-            instance_type: None,
+        }
+    }
+
+    /// Where the context points, in one line: the engine address, or the ECS cluster and region.
+    pub fn address(&self) -> String {
+        match &self.target {
+            Target::Docker(docker) => docker.host.clone(),
+            Target::Ecs(ecs) => format!(
+                "ecs {} · {}",
+                ecs.cluster.as_deref().unwrap_or("(only cluster)"),
+                ecs.region.as_deref().unwrap_or("default region")
+            ),
         }
     }
 }
@@ -213,10 +247,12 @@ impl Config {
                 ContextKind::Docker => ecs_only.iter().any(|v| v.is_some()).then_some(
                     "profile, region, cluster and endpoint_url belong to kind = \"ecs\"",
                 ),
-                ContextKind::Ecs => context
-                    .host
-                    .is_some()
-                    .then_some("host belongs to kind = \"docker\""),
+                ContextKind::Ecs if context.host.is_some() => {
+                    Some("host belongs to kind = \"docker\"")
+                }
+                ContextKind::Ecs => context.instance_type.is_some().then_some(
+                    "instance_type belongs to kind = \"docker\" (ECS reads each node's type)",
+                ),
             };
             if let Some(why) = misplaced {
                 return Err(ConfigError::Invalid {
@@ -302,8 +338,18 @@ impl Config {
         match self.contexts.get(name) {
             Some(context) => Ok(Context {
                 name: name.to_string(),
-                kind: context.kind,
-                host: context.host.clone().unwrap_or_else(default_docker_host),
+                target: match context.kind {
+                    ContextKind::Docker => Target::Docker(DockerTarget {
+                        host: context.host.clone().unwrap_or_else(default_docker_host),
+                        instance_type: context.instance_type.clone(),
+                    }),
+                    ContextKind::Ecs => Target::Ecs(EcsTarget {
+                        profile: context.profile.clone(),
+                        region: context.region.clone(),
+                        cluster: context.cluster.clone(),
+                        endpoint_url: context.endpoint_url.clone(),
+                    }),
+                },
                 readonly: context.readonly,
                 // An ECS refresh costs API calls (and CloudWatch data is minutes old): the
                 // global interval, meant for a Docker engine, does not apply to it.
@@ -313,34 +359,24 @@ impl Config {
                         .max(MIN_ECS_REFRESH_MS),
                 }),
                 theme: context.theme.clone().or_else(|| self.theme.clone()),
-                ecs: (context.kind == ContextKind::Ecs).then(|| EcsTarget {
-                    profile: context.profile.clone(),
-                    region: context.region.clone(),
-                    cluster: context.cluster.clone(),
-                    endpoint_url: context.endpoint_url.clone(),
-                }),
-                instance_type: context.instance_type.clone(),
             }),
-            None if self.docker_contexts.hosts.contains_key(name) => Ok(Context {
-                name: name.to_string(),
-                kind: ContextKind::Docker,
-                host: self.docker_contexts.hosts[name].clone(),
-                readonly: false,
-                refresh: Duration::from_millis(refresh_ms(None)),
-                theme: self.theme.clone(),
-                ecs: None,
-                instance_type: None,
-            }),
-            None if name == IMPLICIT_CONTEXT => Ok(Context {
-                name: name.to_string(),
-                kind: ContextKind::Docker,
-                host: default_docker_host(),
-                readonly: false,
-                refresh: Duration::from_millis(refresh_ms(None)),
-                theme: self.theme.clone(),
-                ecs: None,
-                instance_type: None,
-            }),
+            None if self.docker_contexts.hosts.contains_key(name) || name == IMPLICIT_CONTEXT => {
+                Ok(Context {
+                    name: name.to_string(),
+                    target: Target::Docker(DockerTarget {
+                        host: self
+                            .docker_contexts
+                            .hosts
+                            .get(name)
+                            .cloned()
+                            .unwrap_or_else(default_docker_host),
+                        instance_type: None,
+                    }),
+                    readonly: false,
+                    refresh: Duration::from_millis(refresh_ms(None)),
+                    theme: self.theme.clone(),
+                })
+            }
             None => Err(ConfigError::UnknownContext {
                 name: name.to_string(),
                 known: self.context_names(),
@@ -406,8 +442,9 @@ refresh_ms = 500
         let text = "[contexts.prod]\nkind = \"ecs\"\nregion = \"eu-north-1\"\ncluster = \"dotkom\"\nendpoint_url = \"http://127.0.0.1:5055\"\n";
         let config = Config::parse(text, Path::new("c.toml")).expect("valid");
         let context = config.context(Some("prod")).expect("prod");
-        assert_eq!(context.kind, ContextKind::Ecs);
-        let ecs = context.ecs.expect("an ECS target");
+        let Target::Ecs(ecs) = context.target else {
+            panic!("an ECS target, got {:?}", context.target);
+        };
         assert_eq!(ecs.cluster.as_deref(), Some("dotkom"));
         assert_eq!(ecs.endpoint_url.as_deref(), Some("http://127.0.0.1:5055"));
         let mixed = "[contexts.x]\nkind = \"docker\"\ncluster = \"dotkom\"\n";

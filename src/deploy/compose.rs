@@ -19,8 +19,9 @@ use bollard::query_parameters::{
     StopContainerOptionsBuilder,
 };
 
-use super::ecs::DeployError;
-use crate::backend::docker::describe;
+use super::{DeployError, Revision, journal};
+use crate::backend::docker::{self, describe};
+use crate::model::{find_service, group_services};
 
 /// How long a replica without a health check must stay up to count as started.
 pub const SETTLE: Duration = Duration::from_secs(5);
@@ -347,4 +348,253 @@ pub async fn deploy_service(
     Ok(ServiceOutcome::Stable {
         replicas: replicas.len(),
     })
+}
+
+/// A Compose change worked out and checked, nothing touched yet: the replicas to move (id and
+/// the image reference each runs, in replica order) and the image they move to.
+pub struct ServicePlan {
+    pub docker: Docker,
+    /// `project/service`.
+    pub service: String,
+    pub replicas: Vec<(String, String)>,
+    pub from: String,
+    pub to: String,
+    /// `image: from → to`, then what the new image's defaults change (env names, command,
+    /// labels) for a replica that does not set them itself.
+    pub diff: Vec<String>,
+}
+
+/// Works out moving `service` to `image`, or (`None`, a rollback) to the image it ran before
+/// its latest change, from dokk's journal. Refused when it already runs it or the engine does
+/// not have it.
+pub async fn plan(
+    context: &str,
+    host: &str,
+    service: &str,
+    image: Option<&str>,
+) -> Result<ServicePlan, DeployError> {
+    let (docker, qualified, replicas) = running_replicas(host, service).await?;
+    let from = replicas[0].1.clone();
+    let to = match image {
+        Some(image) => image.to_string(),
+        None => previous(context, &qualified, &from)?,
+    };
+    if replicas.iter().all(|(_, running)| *running == to) {
+        return Err(DeployError::Refused(format!(
+            "{qualified} already runs {to}"
+        )));
+    }
+    check_image(&docker, &to).await?;
+    let first = docker
+        .inspect_container(&replicas[0].0, None)
+        .await
+        .map_err(failed("inspect"))?;
+    let mut diff = vec![format!("image: {from} → {to}")];
+    diff.extend(changes(&docker, &first, &to).await?);
+    Ok(ServicePlan {
+        docker,
+        service: qualified,
+        replicas,
+        from,
+        to,
+        diff,
+    })
+}
+
+/// The service's running replicas in replica order: (container id, image reference).
+async fn running_replicas(
+    host: &str,
+    service: &str,
+) -> Result<(Docker, String, Vec<(String, String)>), DeployError> {
+    let engine = |e: docker::DockerError| {
+        DeployError::Failed(format!("{e}\n{}", docker::connection_hint(host)))
+    };
+    let (client, containers) = docker::connect_and_inspect(host).await.map_err(engine)?;
+    let services = group_services(&containers, &Default::default());
+    let found = find_service(&services, service).map_err(DeployError::Refused)?;
+    if found.key.project.is_none() {
+        return Err(DeployError::Refused(format!(
+            "`{service}` is a container outside Compose; dokk deploys Compose services"
+        )));
+    }
+    let list: Vec<(String, String)> = found
+        .containers
+        .iter()
+        .filter_map(|id| containers.iter().find(|c| &c.id == id))
+        .filter(|c| c.is_running())
+        .map(|c| (c.id.clone(), c.image.clone()))
+        .collect();
+    if list.is_empty() {
+        return Err(DeployError::Refused(format!(
+            "{service} has no running replica"
+        )));
+    }
+    Ok((client, found.key.qualified(), list))
+}
+
+/// The image the service ran before `current`, from dokk's journal.
+fn previous(context: &str, qualified: &str, current: &str) -> Result<String, DeployError> {
+    journal(context, qualified)
+        .iter()
+        .rev()
+        .find(|e| e["to"] == current && e["result"] == "stable")
+        .and_then(|e| e["from"].as_str().map(str::to_string))
+        .ok_or_else(|| {
+            DeployError::Refused(format!(
+                "dokk has no record of what {qualified} ran before {current}; name an image with --to"
+            ))
+        })
+}
+
+/// What moving `old` to `image` changes besides the image: the new image's defaults replace
+/// the old one's wherever the container did not set its own (env by name only, values may be
+/// secrets; the command; labels).
+pub async fn changes(
+    docker: &Docker,
+    old: &ContainerInspectResponse,
+    image: &str,
+) -> Result<Vec<String>, DeployError> {
+    let body = recreate_body(docker, old, image).await?;
+    let defaults = docker
+        .inspect_image(image)
+        .await
+        .map_err(failed("inspect image"))?
+        .config
+        .unwrap_or_default();
+    let config = old.config.clone().unwrap_or_default();
+    let mut lines = Vec::new();
+
+    let by_name = |env: &[String]| -> HashMap<String, String> {
+        env.iter()
+            .map(|e| match e.split_once('=') {
+                Some((k, v)) => (k.to_string(), v.to_string()),
+                None => (e.clone(), String::new()),
+            })
+            .collect()
+    };
+    let before = by_name(&config.env.clone().unwrap_or_default());
+    let mut after = by_name(&defaults.env.clone().unwrap_or_default());
+    after.extend(by_name(&body.env.clone().unwrap_or_default()));
+    let mut names: Vec<&String> = before.keys().chain(after.keys()).collect();
+    names.sort();
+    names.dedup();
+    for name in names {
+        match (before.get(name), after.get(name)) {
+            (None, Some(_)) => lines.push(format!("env: + {name}")),
+            (Some(_), None) => lines.push(format!("env: − {name}")),
+            (Some(a), Some(b)) if a != b => lines.push(format!("env: ~ {name} (value changes)")),
+            _ => {}
+        }
+    }
+
+    // An entrypoint of the container's own drops the image's command, as the engine does.
+    let entrypoint = body.entrypoint.clone().or(defaults.entrypoint.clone());
+    let cmd = match (&body.cmd, &body.entrypoint) {
+        (Some(cmd), _) => Some(cmd.clone()),
+        (None, Some(_)) => None,
+        (None, None) => defaults.cmd.clone(),
+    };
+    let command = |entrypoint: &Option<Vec<String>>, cmd: &Option<Vec<String>>| {
+        entrypoint
+            .iter()
+            .chain(cmd.iter())
+            .flatten()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let (was, will) = (
+        command(&config.entrypoint, &config.cmd),
+        command(&entrypoint, &cmd),
+    );
+    if was != will {
+        lines.push(format!("command: `{was}` → `{will}`"));
+    }
+
+    let before = config.labels.clone().unwrap_or_default();
+    let mut after = defaults.labels.clone().unwrap_or_default();
+    after.extend(body.labels.clone().unwrap_or_default());
+    let mut keys: Vec<&String> = before.keys().chain(after.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    for key in keys {
+        match (before.get(key), after.get(key)) {
+            (None, Some(v)) => lines.push(format!("label: + {key}={v}")),
+            (Some(_), None) => lines.push(format!("label: − {key}")),
+            (Some(a), Some(b)) if a != b => lines.push(format!("label: ~ {key}: {a} → {b}")),
+            _ => {}
+        }
+    }
+    Ok(lines)
+}
+
+/// The images the service has run, newest first: the live one, then dokk's journal; each
+/// with whether the engine still has it (a rollback needs it there).
+pub async fn history(
+    context: &str,
+    host: &str,
+    service: &str,
+) -> Result<Vec<Revision>, DeployError> {
+    let (client, qualified, list) = running_replicas(host, service).await?;
+    let live = list[0].1.clone();
+    let mut seen = vec![live.clone()];
+    let mut rows = vec![(live.clone(), true, None::<String>, None::<String>)];
+    for entry in journal(context, &qualified).iter().rev() {
+        for key in ["to", "from"] {
+            if let Some(image) = entry[key].as_str()
+                && !seen.iter().any(|s| s == image)
+            {
+                seen.push(image.to_string());
+                rows.push((
+                    image.to_string(),
+                    false,
+                    entry["time"].as_str().map(str::to_string),
+                    entry["user"].as_str().map(str::to_string),
+                ));
+            }
+        }
+    }
+    let mut revisions = Vec::new();
+    for (image, is_live, time, user) in rows {
+        let found = client.inspect_image(&image).await.ok();
+        revisions.push(Revision {
+            images: vec![image.clone()],
+            number: None,
+            status: if found.is_some() { "ON ENGINE" } else { "GONE" }.into(),
+            registered_at: time
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
+                .map(|t| t.with_timezone(&chrono::Utc)),
+            registered_by: user,
+            can_rollback: found.is_some() && !is_live,
+            image_id: found.as_ref().and_then(|i| i.id.clone()),
+            digest: found
+                .as_ref()
+                .and_then(|i| i.repo_digests.clone())
+                .and_then(|d| d.first().cloned()),
+            created: found.as_ref().and_then(|i| i.created.clone()),
+            live: is_live,
+            in_deployment: false,
+            containers: Vec::new(),
+            cpu: None,
+            memory: None,
+            id: image,
+        });
+    }
+    Ok(revisions)
+}
+
+/// Every tagged image on the engine (`<none>` ones left out: nothing to name them by).
+pub async fn engine_images(host: &str) -> Result<Vec<String>, DeployError> {
+    let client = docker::connect(host)
+        .await
+        .map_err(|e| DeployError::Failed(e.to_string()))?;
+    let images = client
+        .list_images(None::<bollard::query_parameters::ListImagesOptions>)
+        .await
+        .map_err(failed("list images"))?;
+    Ok(images
+        .into_iter()
+        .flat_map(|i| i.repo_tags)
+        .filter(|t| t != "<none>:<none>")
+        .collect())
 }

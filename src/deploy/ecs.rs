@@ -6,22 +6,13 @@ use std::time::Duration;
 
 use aws_sdk_ecs::types::TaskDefinition;
 
-use super::{ContainerRevision, Revision};
+use super::{ContainerRevision, DeployError, Revision};
 use crate::backend::ecs::{
     Aws, EcsError, EcsService, TaskDefinitions, failed, family_revision, service, task_definition,
 };
 
 /// How many of a family's newest ACTIVE revisions the history describes.
 const HISTORY: usize = 20;
-
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum DeployError {
-    /// Bad input or a refused action (exit code 2); nothing was changed.
-    #[error("{0}")]
-    Refused(String),
-    #[error("{0}")]
-    Failed(String),
-}
 
 impl From<EcsError> for DeployError {
     fn from(error: EcsError) -> Self {

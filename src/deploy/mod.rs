@@ -1,9 +1,89 @@
 //! Deploys and rollbacks: a service's revisions (history), what differs between two of them,
-//! and the audit log every mutation is appended to. The platform-specific steps are in
-//! `ecs`; this module holds what both backends share.
+//! the rollout engine the CLI and the console share (`rollout`), and the audit log every
+//! mutation is appended to. The platform-specific steps are in `compose` and `ecs`.
 
 pub mod compose;
 pub mod ecs;
+pub mod rollout;
+
+pub use rollout::{Follow, Plan, Report, Request, apply, plan};
+
+use crate::config::{Context, Target};
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DeployError {
+    /// Bad input or a refused action (exit code 2); nothing was changed.
+    #[error("{0}")]
+    Refused(String),
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// A service's revisions, newest first, on whichever platform the context is.
+pub async fn history(context: &Context, service: &str) -> Result<Vec<Revision>, DeployError> {
+    match &context.target {
+        Target::Docker(docker) => compose::history(&context.name, &docker.host, service).await,
+        Target::Ecs(target) => {
+            let aws = crate::backend::ecs::Aws::connect(target).await;
+            let cluster = crate::backend::ecs::cluster_name(&aws).await?;
+            Ok(ecs::history(&aws, &cluster, service).await?.1)
+        }
+    }
+}
+
+/// The images a deploy of the service could go to, sorted: every tagged image on the engine
+/// (Compose: no registry is asked), or the images of the family's registered revisions (ECS).
+pub async fn images(context: &Context, service: &str) -> Result<Vec<String>, DeployError> {
+    let mut images = match &context.target {
+        Target::Docker(docker) => compose::engine_images(&docker.host).await?,
+        Target::Ecs(_) => history(context, service)
+            .await?
+            .into_iter()
+            .flat_map(|r| r.images)
+            .collect(),
+    };
+    images.sort();
+    images.dedup();
+    Ok(images)
+}
+
+/// The history as a table, the same columns on every platform: what `dokk history` prints
+/// and `h` in the console shows.
+pub fn history_table(revisions: &[Revision]) -> Vec<String> {
+    let mut lines = vec![format!(
+        "{:<34} {:<8} {:<20} {:<26} {:<9} IMAGES",
+        "REVISION", "", "WHEN", "BY", "ROLLBACK"
+    )];
+    for r in revisions {
+        lines.push(format!(
+            "{:<34} {:<8} {:<20} {:<26} {:<9} {}",
+            r.id,
+            if r.live {
+                "● live"
+            } else if r.in_deployment {
+                "◐ deploy"
+            } else {
+                ""
+            },
+            r.registered_at
+                .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                .unwrap_or_default(),
+            r.registered_by
+                .as_deref()
+                .map(|b| b.rsplit('/').next().unwrap_or(b))
+                .unwrap_or(""),
+            if r.can_rollback {
+                "yes"
+            } else if r.live {
+                "-"
+            } else {
+                "no"
+            },
+            r.images.join(", ")
+        ));
+    }
+    lines
+}
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -169,6 +249,19 @@ pub fn record(context: &str, action: &str, service: &str, from: &str, to: &str, 
     if let Err(error) = audit(&entry) {
         eprintln!("dokk: could not append to the audit log: {error}");
     }
+}
+
+/// The audit log's entries for this context and service, oldest first.
+pub fn journal(context: &str, service: &str) -> Vec<serde_json::Value> {
+    let Some(path) = audit_path() else {
+        return Vec::new();
+    };
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["context"] == context && e["service"] == service)
+        .collect()
 }
 
 /// Appends one mutation to the audit log.

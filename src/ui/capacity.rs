@@ -11,16 +11,17 @@ use super::format::{bar, bytes};
 use super::{base, block, level_color, muted};
 use crate::app::State;
 use crate::capacity::{self, Report};
+use crate::config::Target;
 
 /// The report for what is on screen now, or why there is none.
 pub fn report(state: &State) -> Result<Report, String> {
-    match (&state.ecs, &state.snapshot) {
-        (Some(ecs), _) if ecs.data.updated_at.is_some() => {
+    match (&state.context.target, &state.ecs, &state.snapshot) {
+        (Target::Ecs(_), Some(ecs), _) if ecs.data.updated_at.is_some() => {
             capacity::ecs(&ecs.data, &state.capacity_scale)
         }
-        (None, Some(snapshot)) => {
+        (Target::Docker(docker), _, Some(snapshot)) => {
             let mut report = capacity::compose(snapshot, &state.capacity_scale)?;
-            report.advise_host(state.context.instance_type.as_deref());
+            report.advise_host(docker.instance_type.as_deref());
             Ok(report)
         }
         _ => Err("waiting for the first data…".into()),
@@ -101,11 +102,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
             Span::styled(
                 format!(
                     " {} {:.2} of {:.2} cores ({:.0}%)",
-                    if state.ecs.is_some() {
-                        "reserved"
-                    } else {
-                        "limits"
-                    },
+                    report.allocation_word(),
                     cpu.after,
                     cpu.capacity,
                     cpu_pct
@@ -134,11 +131,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
             Span::styled(
                 format!(
                     " {} {} of {} ({:.0}%)",
-                    if state.ecs.is_some() {
-                        "reserved"
-                    } else {
-                        "limits"
-                    },
+                    report.allocation_word(),
                     bytes(memory.after),
                     bytes(memory.capacity),
                     memory_pct

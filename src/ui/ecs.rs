@@ -12,12 +12,16 @@ use super::format::{age, bar, since};
 use super::{base, block, env_badge, level_color, muted};
 use crate::app::{EcsConsole, State};
 use crate::backend::ecs::{EcsNode, EcsService, EcsTask, Section, TargetHealth};
+use crate::config::{EcsTarget, Target};
 
 pub fn render_header(frame: &mut Frame, area: Rect, state: &State, ecs: &EcsConsole) {
     let theme = &state.theme;
     let data = &ecs.data;
     let sep = || Span::styled(" │ ", Style::new().fg(theme.border.0));
-    let target = state.context.ecs.clone().unwrap_or_default();
+    let target = match &state.context.target {
+        Target::Ecs(target) => target.clone(),
+        Target::Docker(_) => EcsTarget::default(),
+    };
     let mut first = super::header::context_spans(state);
     first.extend([
         Span::styled(

@@ -18,7 +18,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     let bold = |text: String| Span::styled(text, base(theme).add_modifier(Modifier::BOLD));
 
     let mut first = context_spans(state);
-    first.push(Span::styled(state.context.host.clone(), base(theme)));
+    first.push(Span::styled(state.context.address(), base(theme)));
     first.push(sep());
     first.push(connection_span(state));
     first.extend(readonly_badge(state));
@@ -171,7 +171,7 @@ pub fn context_spans(state: &State) -> Vec<Span<'static>> {
             base(theme).add_modifier(Modifier::BOLD),
         ),
         Span::styled(
-            format!(" ({:?}) ", state.context.kind).to_lowercase(),
+            format!(" ({:?}) ", state.context.target.kind()).to_lowercase(),
             muted(theme),
         ),
     ]

@@ -50,6 +50,10 @@ const KEYS: &[(&str, &str)] = &[
     ("Tab", "detail: select the next container"),
     ("x", "detail: reveal or mask secret-looking env values"),
     (
+        "d",
+        "deploy an image; Tab completes, Enter shows the change and asks",
+    ),
+    (
         "h / r",
         "the service's revisions; roll it back (asks first, shows the change, follows it)",
     ),

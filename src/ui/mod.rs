@@ -70,6 +70,10 @@ pub fn draw(frame: &mut Frame, state: &State) {
 
 fn render_footer(frame: &mut Frame, area: ratatui::layout::Rect, state: &State) {
     let theme = &state.theme;
+    if let Some(field) = &state.image_field {
+        frame.render_widget(Paragraph::new(image_field(state, field)), area);
+        return;
+    }
     let line = match (state.prompt, &state.flash) {
         (Some(prompt), _) => {
             let sign = if prompt == Prompt::Command { ":" } else { "/" };
@@ -113,6 +117,41 @@ fn render_footer(frame: &mut Frame, area: ratatui::layout::Rect, state: &State) 
     frame.render_widget(Paragraph::new(line), area);
 }
 
+/// `deploy SERVICE image: TEXT` with the cursor on its character, then what Tab found or the
+/// keys.
+fn image_field(state: &State, field: &crate::app::ImageField) -> Line<'static> {
+    let theme = &state.theme;
+    let (before, rest): (String, String) = (
+        field.text.chars().take(field.cursor).collect(),
+        field.text.chars().skip(field.cursor).collect(),
+    );
+    let mut rest = rest.chars();
+    let under = rest.next().map_or(" ".to_string(), String::from);
+    let accent = Style::new().fg(theme.accent.0).add_modifier(Modifier::BOLD);
+    let hint = if field.matches.is_empty() {
+        "  Tab completes · Enter reviews the change · Esc cancels".to_string()
+    } else {
+        let shown: Vec<&str> = field.matches.iter().take(6).map(String::as_str).collect();
+        let more = field.matches.len().saturating_sub(shown.len());
+        format!(
+            "  {}{}",
+            shown.join("  "),
+            if more > 0 {
+                format!("  (+{more})")
+            } else {
+                String::new()
+            }
+        )
+    };
+    Line::from(vec![
+        Span::styled(format!("deploy {} image: ", field.service), accent),
+        Span::styled(before, base(theme)),
+        Span::styled(under, base(theme).add_modifier(Modifier::REVERSED)),
+        Span::styled(rest.collect::<String>(), base(theme)),
+        Span::styled(hint, muted(theme)),
+    ])
+}
+
 fn hints(state: &State) -> Line<'static> {
     let theme = &state.theme;
     let pairs: &[(&str, &str)] = match state.view {
@@ -122,7 +161,7 @@ fn hints(state: &State) -> Line<'static> {
             ("l", "logs"),
             ("s", "shell"),
             ("c", "capacity"),
-            ("h/r", "history/rollback"),
+            ("d/r", "deploy/rollback"),
             ("/", "filter"),
             (":", "command"),
             ("?", "help"),
@@ -157,7 +196,7 @@ fn hints(state: &State) -> Line<'static> {
             ("l", "logs"),
             ("n", "nodes"),
             ("c", "capacity"),
-            ("h/r", "history/rollback"),
+            ("d/r", "deploy/rollback"),
             ("/", "filter"),
             (":cluster", "switch"),
             ("?", "help"),

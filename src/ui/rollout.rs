@@ -9,8 +9,20 @@ use ratatui::widgets::{Clear, Paragraph, Wrap};
 use super::{base, block, muted};
 use crate::app::{Dialog, Rollout, State};
 
-fn popup(area: Rect, height: u16) -> Rect {
-    let [column] = Layout::horizontal([Constraint::Length(96.min(area.width))])
+/// A box in the middle of `area`, as tall as `lines` are once wrapped to its width.
+fn popup(area: Rect, lines: &[Line]) -> Rect {
+    let width = 96.min(area.width);
+    let inner = usize::from(width.saturating_sub(2)).max(1);
+    // Wrapping at words can take a line more than the characters alone would.
+    let wrapped: usize = lines
+        .iter()
+        .map(|l| match l.width() {
+            w if w > inner => w.div_ceil(inner) + 1,
+            _ => 1,
+        })
+        .sum();
+    let height = u16::try_from(wrapped + 2).unwrap_or(u16::MAX);
+    let [column] = Layout::horizontal([Constraint::Length(width)])
         .flex(Flex::Center)
         .areas(area);
     let [popup] = Layout::vertical([Constraint::Length(height.min(area.height))])
@@ -31,7 +43,7 @@ pub fn render_dialog(frame: &mut Frame, area: Rect, state: &State, dialog: &Dial
         "y / Enter: go ahead   ·   n / Esc: cancel (nothing changes)",
         Style::new().fg(theme.accent.0).add_modifier(Modifier::BOLD),
     ));
-    let area = popup(area, lines.len() as u16 + 2);
+    let area = popup(area, &lines);
     frame.render_widget(Clear, area);
     frame.render_widget(
         Paragraph::new(lines)
@@ -65,7 +77,7 @@ pub fn render_rollout(frame: &mut Frame, area: Rect, state: &State, rollout: &Ro
             Style::new().fg(theme.crit.0).add_modifier(Modifier::BOLD),
         ),
     });
-    let area = popup(area, lines.len() as u16 + 2);
+    let area = popup(area, &lines);
     frame.render_widget(Clear, area);
     frame.render_widget(
         Paragraph::new(lines)

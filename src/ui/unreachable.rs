@@ -24,7 +24,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         Line::raw(""),
         Line::from(vec![
             Span::styled("Host:   ", muted(theme)),
-            Span::styled(state.context.host.clone(), base(theme)),
+            Span::styled(state.context.address(), base(theme)),
         ]),
         Line::from(vec![
             Span::styled("Error:  ", muted(theme)),
@@ -32,7 +32,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         ]),
         Line::from(vec![
             Span::styled("Try:    ", muted(theme)),
-            Span::styled(connection_hint(&state.context.host), base(theme)),
+            Span::styled(connection_hint(&state.context.address()), base(theme)),
         ]),
         Line::raw(""),
         Line::from(Span::styled(

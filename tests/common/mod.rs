@@ -63,6 +63,26 @@ pub fn version_image(tag: &str, healthy: bool) -> String {
     name
 }
 
+/// `name`, built from `from` with more Dockerfile `lines` (ENV, LABEL…): an image whose
+/// defaults differ from the one it is built on.
+pub fn derived_image(name: &str, from: &str, lines: &[&str]) -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dockerfile = format!("FROM {from}\n{}\n", lines.join("\n"));
+    std::fs::write(dir.path().join("Dockerfile"), dockerfile).expect("Dockerfile");
+    let output = Command::new("docker")
+        .env("DOCKER_BUILDKIT", "0")
+        .args(["build", "-q", "-t", name])
+        .arg(dir.path())
+        .output()
+        .expect("docker build");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    name.to_string()
+}
+
 /// An image with busybox at /busybox and nothing else: no shell on the PATH.
 pub fn image_without_shell() -> String {
     const NAME: &str = "dokk-test-noshell:latest";

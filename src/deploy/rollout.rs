@@ -1,0 +1,393 @@
+//! The rollout engine the CLI and the console share: `plan` works a request out (the
+//! read-only guard first, nothing touched), the caller asks the operator, `apply` makes it,
+//! follows it with progress lines and appends it to the audit log. A `Plan` can only come
+//! from `plan`, so nothing is applied that the guard did not let through.
+
+use std::time::Duration;
+
+use bollard::Docker;
+use serde::Serialize;
+
+use super::compose::{self, ServiceOutcome};
+use super::ecs::{self as ecs_deploy, DeployPlan, Outcome};
+use super::{DeployError, diff, record};
+use crate::backend::ecs::{Aws, EcsService, cluster_name};
+use crate::config::{Context, Target};
+use crate::guard::{Guard, Mutation};
+
+/// How long one Compose replica may take to turn healthy.
+const REPLICA_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// What the operator asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    /// A new image: into `container` of an ECS task definition (the only one when `None`).
+    Deploy {
+        service: String,
+        image: String,
+        container: Option<String>,
+    },
+    /// Back to `to` (`7`, `family:7` or an image), else to what ran before the latest change.
+    Rollback { service: String, to: Option<String> },
+}
+
+impl Request {
+    pub fn service(&self) -> &str {
+        match self {
+            Request::Deploy { service, .. } | Request::Rollback { service, .. } => service,
+        }
+    }
+
+    pub fn action(&self) -> &'static str {
+        match self {
+            Request::Deploy { .. } => "deploy",
+            Request::Rollback { .. } => "rollback",
+        }
+    }
+
+    fn mutation(&self) -> Mutation {
+        let service = self.service().to_string();
+        match self {
+            Request::Deploy { .. } => Mutation::Deploy { service },
+            Request::Rollback { .. } => Mutation::Rollback { service },
+        }
+    }
+}
+
+/// A change worked out and checked, not yet made.
+pub struct Plan {
+    pub action: &'static str,
+    pub service: String,
+    pub from: String,
+    pub to: String,
+    /// Every difference, one line each.
+    pub diff: Vec<String>,
+    /// How it will be made, in words.
+    pub how: &'static str,
+    exact: Request,
+    steps: Steps,
+}
+
+enum Steps {
+    Compose {
+        docker: Docker,
+        replicas: Vec<(String, String)>,
+    },
+    Ecs {
+        aws: Aws,
+        cluster: String,
+        /// A deploy registers its new revision first; a rollback points at one that exists.
+        register: Option<Box<DeployPlan>>,
+    },
+}
+
+impl Plan {
+    /// What the operator confirms: `from → to`, then each difference.
+    pub fn lines(&self) -> Vec<String> {
+        let mut lines = vec![format!("{} → {}", self.from, self.to)];
+        lines.extend(self.diff.iter().map(|d| format!("  {d}")));
+        lines.push(self.how.to_string());
+        lines
+    }
+
+    /// The same change as a request naming its target exactly: what a confirmed dialog
+    /// applies, so that it goes where the operator saw, whatever changed meanwhile.
+    pub fn request(&self) -> &Request {
+        &self.exact
+    }
+}
+
+/// How far `apply` follows a rollout.
+#[derive(Debug, Clone, Copy)]
+pub struct Follow {
+    /// ECS: follow until stable or failed (a Compose rollout is always followed).
+    pub wait: bool,
+    pub timeout: Duration,
+    pub poll: Duration,
+    /// ECS: when the rollout fails, point the service back at where it was (Compose always
+    /// puts a failed replica back).
+    pub revert_on_failure: bool,
+}
+
+/// What a rollout did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub service: String,
+    pub action: &'static str,
+    pub from: String,
+    pub to: String,
+    pub diff: Vec<String>,
+    /// "started" (ECS without waiting), "stable" or "failed".
+    pub result: &'static str,
+    pub reason: Option<String>,
+    pub rolled_back: bool,
+}
+
+impl Report {
+    pub fn ok(&self) -> bool {
+        self.result != "failed"
+    }
+
+    /// One line: what, from → to, the result and, when it failed, where the service is.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} {}: {} → {}: {}{}{}",
+            self.action,
+            self.service,
+            self.from,
+            self.to,
+            self.result,
+            self.reason
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default(),
+            match (self.rolled_back, self.result) {
+                (true, _) => format!("; rolled back: it runs {} again", self.from),
+                (false, "failed") => "; not rolled back".to_string(),
+                _ => String::new(),
+            }
+        )
+    }
+}
+
+fn guard(context: &Context) -> Guard {
+    Guard {
+        readonly: context.readonly,
+        context: context.name.clone(),
+    }
+}
+
+/// Works the request out on the context's platform: the read-only guard first, then every
+/// check that can refuse (unknown service, image not on the engine, revision INACTIVE…),
+/// and nothing is changed.
+pub async fn plan(context: &Context, request: &Request) -> Result<Plan, DeployError> {
+    guard(context)
+        .authorize(&request.mutation())
+        .map_err(|e| DeployError::Refused(e.to_string()))?;
+    let action = request.action();
+    match &context.target {
+        Target::Docker(docker) => {
+            let image = match request {
+                Request::Deploy { image, .. } => Some(image.as_str()),
+                Request::Rollback { to, .. } => to.as_deref(),
+            };
+            let planned =
+                compose::plan(&context.name, &docker.host, request.service(), image).await?;
+            let exact = match request {
+                Request::Deploy { .. } => Request::Deploy {
+                    service: planned.service.clone(),
+                    image: planned.to.clone(),
+                    container: None,
+                },
+                Request::Rollback { .. } => Request::Rollback {
+                    service: planned.service.clone(),
+                    to: Some(planned.to.clone()),
+                },
+            };
+            Ok(Plan {
+                exact,
+                action,
+                service: planned.service,
+                from: planned.from,
+                to: planned.to,
+                diff: planned.diff,
+                how: "one replica at a time, each gated on its health; a failed one is put back",
+                steps: Steps::Compose {
+                    docker: planned.docker,
+                    replicas: planned.replicas,
+                },
+            })
+        }
+        Target::Ecs(target) => {
+            let aws = Aws::connect(target).await;
+            let cluster = cluster_name(&aws).await?;
+            let service = request.service();
+            let (from, to, register) = match request {
+                Request::Deploy {
+                    image, container, ..
+                } => {
+                    let planned = ecs_deploy::plan_deploy(
+                        &aws,
+                        &cluster,
+                        service,
+                        image,
+                        container.as_deref(),
+                    )
+                    .await?;
+                    (planned.from(), planned.to(), Some(Box::new(planned)))
+                }
+                Request::Rollback { to, .. } => {
+                    let (_, from, to) =
+                        ecs_deploy::prepare_rollback(&aws, &cluster, service, to.as_deref())
+                            .await?;
+                    (from, to, None)
+                }
+            };
+            let exact = match request {
+                Request::Deploy { .. } => request.clone(),
+                Request::Rollback { service, .. } => Request::Rollback {
+                    service: service.clone(),
+                    to: Some(to.id.clone()),
+                },
+            };
+            Ok(Plan {
+                exact,
+                action,
+                service: service.to_string(),
+                diff: diff(&from, &to),
+                from: from.id,
+                to: to.id,
+                how: "ECS replaces the tasks as the service's deployment configuration says",
+                steps: Steps::Ecs {
+                    aws,
+                    cluster,
+                    register,
+                },
+            })
+        }
+    }
+}
+
+/// Makes the plan, following it as `follow` says, `progress` seeing each step; the result is
+/// appended to the audit log (and so is an automatic rollback).
+pub async fn apply(
+    context: &Context,
+    plan: Plan,
+    follow: Follow,
+    progress: &mut (dyn FnMut(String) + Send),
+) -> Result<Report, DeployError> {
+    let Plan {
+        action,
+        service,
+        from,
+        mut to,
+        diff,
+        steps,
+        ..
+    } = plan;
+    let (result, reason, rolled_back) = match steps {
+        Steps::Compose { docker, replicas } => {
+            let outcome = compose::deploy_service(&docker, &replicas, &to, REPLICA_TIMEOUT, |l| {
+                progress(l.to_string())
+            })
+            .await?;
+            match outcome {
+                ServiceOutcome::Stable { .. } => ("stable", None, false),
+                ServiceOutcome::Reverted { reason } => ("failed", Some(reason), true),
+            }
+        }
+        Steps::Ecs {
+            aws,
+            cluster,
+            register,
+        } => {
+            if let Some(planned) = register {
+                to = ecs_deploy::register(&aws, &planned).await?;
+                progress(format!("registered {to}"));
+            }
+            ecs_deploy::update_service(&aws, &cluster, &service, &to).await?;
+            progress(format!("{service} now points at {to}"));
+            if follow.wait {
+                follow_ecs(
+                    context,
+                    &aws,
+                    &cluster,
+                    &service,
+                    (&from, &to),
+                    follow,
+                    progress,
+                )
+                .await?
+            } else {
+                ("started", None, false)
+            }
+        }
+    };
+    record(&context.name, action, &service, &from, &to, result);
+    Ok(Report {
+        service,
+        action,
+        from,
+        to,
+        diff,
+        result,
+        reason,
+        rolled_back,
+    })
+}
+
+/// Follows an ECS rollout to stable or failed and, when asked, points a failed one back.
+async fn follow_ecs(
+    context: &Context,
+    aws: &Aws,
+    cluster: &str,
+    service: &str,
+    (from, to): (&str, &str),
+    follow: Follow,
+    progress: &mut (dyn FnMut(String) + Send),
+) -> Result<(&'static str, Option<String>, bool), DeployError> {
+    let mut last = String::new();
+    let outcome = ecs_deploy::wait(
+        aws,
+        cluster,
+        service,
+        to,
+        follow.poll,
+        follow.timeout,
+        |s| {
+            let line = progress_line(s);
+            if line != last {
+                progress(line.clone());
+                last = line;
+            }
+        },
+    )
+    .await?;
+    Ok(match outcome {
+        Outcome::Stable => ("stable", None, false),
+        Outcome::Failed(reason) => {
+            let back = follow.revert_on_failure
+                && ecs_deploy::update_service(aws, cluster, service, from)
+                    .await
+                    .is_ok();
+            if back {
+                progress(format!("{service} points back at {from}"));
+                record(
+                    &context.name,
+                    "rollback",
+                    service,
+                    to,
+                    from,
+                    "automatic after a failed rollout",
+                );
+            }
+            ("failed", Some(reason), back)
+        }
+    })
+}
+
+/// One poll of an ECS rollout: each deployment's revision and counts, and the latest event.
+fn progress_line(service: &EcsService) -> String {
+    let deployments: Vec<String> = service
+        .deployments
+        .iter()
+        .map(|d| {
+            format!(
+                "{} {} {}/{}{}",
+                d.status,
+                d.task_definition,
+                d.running,
+                d.desired,
+                d.rollout_state
+                    .as_deref()
+                    .map(|s| format!(" {s}"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    format!(
+        "{} · {}",
+        deployments.join(" · "),
+        service.events.first().map_or("", |e| e.message.as_str())
+    )
+}
