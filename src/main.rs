@@ -236,7 +236,7 @@ fn rollout_exit(result: Result<bool, dokk::deploy::DeployError>) -> ExitCode {
 fn session_exit(result: Result<(), dokk::cli::SessionCliError>) -> Result<ExitCode, Failure> {
     match result {
         Ok(()) => Ok(ExitCode::SUCCESS),
-        Err(dokk::cli::SessionCliError::Usage(message)) => {
+        Err(dokk::cli::SessionCliError::Refused(message)) => {
             eprintln!("dokk: {message}");
             Ok(ExitCode::from(2))
         }

@@ -2,7 +2,6 @@
 //! terminal input, backend events, log lines and a once-a-second tick, redrawing only on
 //! change. Effects returned by `update` are carried out here.
 
-use std::collections::HashSet;
 use std::io::{self, Stdout, Write};
 use std::path::PathBuf;
 use std::sync::{Arc, LazyLock};
@@ -23,13 +22,12 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::app::{self, Dialog, Effect, Msg, RolloutEvent, State};
-use crate::backend::BackendEvent;
-use crate::backend::docker::logs::{LogEvent, LogRequest, stream_logs};
-use crate::backend::docker::{self, SamplingOptions, spawn_watcher};
-use crate::backend::ecs::{Aws, spawn_ecs_watcher};
-use crate::config::{Config, Context, DockerTarget, Target, Theme, user_theme_dir};
+use crate::backend::logs::{self, LogWindow};
+use crate::backend::session;
+use crate::backend::{self, Watch};
+use crate::config::{Config, Target, Theme, user_theme_dir};
 use crate::deploy::{self, Request};
-use crate::guard::Mutation;
+use crate::logs::LogEvent;
 
 type Term = Terminal<CrosstermBackend<Stdout>>;
 
@@ -95,26 +93,21 @@ struct Console {
     config: Config,
     terminal: TerminalGuard,
     input: Option<EventStream>,
-    watcher: JoinHandle<()>,
-    events: mpsc::Receiver<BackendEvent>,
-    /// Tells the Docker watcher which containers are on screen (sampled first).
-    on_screen: OnScreenSender,
+    watch: Watch,
     log_task: Option<JoinHandle<()>>,
     log_tx: mpsc::Sender<(u64, LogEvent)>,
     rollout_tx: mpsc::Sender<RolloutEvent>,
 }
 
 pub async fn run(config: Config, mut state: State) -> anyhow::Result<()> {
-    let (watcher, events, on_screen) = watch(&state.context);
+    let watch = backend::watch(&state.context);
     let (log_tx, mut log_rx) = mpsc::channel::<(u64, LogEvent)>(256);
     let (rollout_tx, mut rollout_rx) = mpsc::channel::<RolloutEvent>(64);
     let mut console = Console {
         config,
         terminal: TerminalGuard::new()?,
         input: Some(EventStream::new()),
-        watcher,
-        events,
-        on_screen,
+        watch,
         log_task: None,
         log_tx,
         rollout_tx,
@@ -137,7 +130,7 @@ pub async fn run(config: Config, mut state: State) -> anyhow::Result<()> {
             dirty = false;
             last_draw = Instant::now();
             let shown = app::on_screen(&state).map(Arc::new);
-            console.on_screen.send_if_modified(|current| {
+            console.watch.on_screen.send_if_modified(|current| {
                 let changed = *current != shown;
                 if changed {
                     current.clone_from(&shown);
@@ -165,7 +158,7 @@ pub async fn run(config: Config, mut state: State) -> anyhow::Result<()> {
                 Some(Err(error)) => return Err(error.into()),
                 None => return Ok(()),
             },
-            Some(event) = console.events.recv() => Msg::Backend(event),
+            Some(event) = console.watch.events.recv() => Msg::Backend(event),
             Some((session, event)) = log_rx.recv() => Msg::Logs(session, event),
             Some(event) = rollout_rx.recv() => Msg::Rollout(event),
             _ = tick.tick() => Msg::Tick(chrono::Utc::now()),
@@ -191,7 +184,7 @@ pub async fn run(config: Config, mut state: State) -> anyhow::Result<()> {
         for msg in msgs {
             for effect in app::update(&mut state, msg) {
                 if !console.apply(&mut state, effect).await {
-                    console.watcher.abort();
+                    console.watch.task.abort();
                     console.stop_logs();
                     return Ok(());
                 }
@@ -212,9 +205,9 @@ impl Console {
             Effect::Quit => return false,
             Effect::SwitchContext(name) => match self.config.context(Some(&name)) {
                 Ok(context) => {
-                    self.watcher.abort();
+                    self.watch.task.abort();
                     // A fresh channel: nothing the old watcher still sends can arrive.
-                    (self.watcher, self.events, self.on_screen) = watch(&context);
+                    self.watch = backend::watch(&context);
                     self.stop_logs();
                     app::switch_context(state, context);
                     state.flash(format!("switched to context {name}"), false);
@@ -225,34 +218,17 @@ impl Console {
                 Ok(theme) => state.theme = theme,
                 Err(error) => state.flash(error.to_string().replace('\n', " "), true),
             },
-            Effect::OpenLogs {
-                session,
-                containers,
-            } => {
+            Effect::OpenLogs { session, scope } => {
                 self.stop_logs();
-                let request = LogRequest {
-                    containers,
+                let window = LogWindow {
                     tail: Some(self.config.log_tail.unwrap_or(DEFAULT_TAIL)),
                     since: None,
                     follow: true,
                 };
-                let Target::Docker(DockerTarget { host, .. }) = state.context.target.clone() else {
-                    return true;
-                };
+                let (mut events, reader) = logs::open(&state.context.target, scope, window);
                 let out = self.log_tx.clone();
                 self.log_task = Some(tokio::spawn(async move {
-                    let (events, mut forward) = mpsc::channel(256);
-                    let docker = match docker::connect(&host).await {
-                        Ok(docker) => docker,
-                        Err(error) => {
-                            let _ = out
-                                .send((session, LogEvent::Error(error.to_string())))
-                                .await;
-                            return;
-                        }
-                    };
-                    let reader = tokio::spawn(stream_logs(docker, request, events));
-                    while let Some(event) = forward.recv().await {
+                    while let Some(event) = events.recv().await {
                         if out.send((session, event)).await.is_err() {
                             break;
                         }
@@ -276,61 +252,21 @@ impl Console {
                 let _ = stdout.flush();
                 state.flash(format!("copied {} characters", text.chars().count()), false);
             }
-            Effect::Shell { container, name } => {
-                let mutation = Mutation::Exec {
-                    container: name.clone(),
-                };
-                if refused(state, &mutation) {
-                    return true;
-                }
-                match self.shell(state, &container, &name).await {
-                    Ok(message) => state.flash(message, false),
-                    Err(message) => state.flash(message, true),
-                }
-            }
-            Effect::OpenEcsLogs { session, sources } => {
-                self.stop_logs();
-                let Target::Ecs(target) = state.context.target.clone() else {
-                    return true;
-                };
-                let tail = self.config.log_tail.unwrap_or(DEFAULT_TAIL);
-                let out = self.log_tx.clone();
-                self.log_task = Some(tokio::spawn(async move {
-                    let aws = Aws::connect(&target).await;
-                    let (events, mut forward) = mpsc::channel(256);
-                    let reader = tokio::spawn(crate::backend::ecs::logs::stream_logs(
-                        aws, sources, tail, None, true, events,
-                    ));
-                    while let Some(event) = forward.recv().await {
-                        if out.send((session, event)).await.is_err() {
-                            break;
+            Effect::Session(scope) => {
+                let result =
+                    match session::prepare(&state.context, scope, &self.config.shells()).await {
+                        Ok(session) => {
+                            let banner = format!("{} — `exit` returns to dokk", session.title);
+                            match self.hand_over(&banner, session.raw, session.run).await {
+                                Ok(Some(code)) if code != 0 => {
+                                    Ok(format!("{} exited with {code}", session.title))
+                                }
+                                Ok(_) => Ok(format!("back from {}", session.title)),
+                                Err(error) => Err(error),
+                            }
                         }
-                    }
-                    reader.abort();
-                }));
-            }
-            Effect::EcsExec {
-                service,
-                task,
-                container,
-            } => {
-                let mutation = Mutation::Exec {
-                    container: format!("{service}/{container}"),
-                };
-                if refused(state, &mutation) {
-                    return true;
-                }
-                let result = self.ecs_exec(state, &service, &task, &container).await;
-                report(state, result);
-            }
-            Effect::SsmSession { instance_id } => {
-                let mutation = Mutation::Session {
-                    node: instance_id.clone(),
-                };
-                if refused(state, &mutation) {
-                    return true;
-                }
-                let result = self.ssm_session(state, &instance_id).await;
+                        Err(error) => Err(error.to_string()),
+                    };
                 report(state, result);
             }
             Effect::Plan(request) => {
@@ -411,69 +347,14 @@ impl Console {
                 if let Target::Ecs(target) = &mut context.target {
                     target.cluster = Some(cluster.clone());
                 }
-                self.watcher.abort();
-                (self.watcher, self.events, self.on_screen) = watch(&context);
+                self.watch.task.abort();
+                self.watch = backend::watch(&context);
                 self.stop_logs();
                 app::switch_context(state, context);
                 state.flash(format!("watching cluster {cluster}"), false);
             }
         }
         true
-    }
-
-    /// ECS Exec into a task's container, after the diagnosis found nothing in the way.
-    async fn ecs_exec(
-        &mut self,
-        state: &State,
-        service: &str,
-        task: &str,
-        container: &str,
-    ) -> Result<String, String> {
-        use crate::backend::ecs::session;
-        let (Some(ecs), Target::Ecs(target)) = (&state.ecs, &state.context.target) else {
-            return Err("not an ECS context".into());
-        };
-        let found = ecs
-            .data
-            .tasks
-            .iter()
-            .find(|t| t.id == task)
-            .ok_or_else(|| format!("task {task} is gone"))?;
-        session::diagnose_exec(ecs.data.service(service), found, container)
-            .map_err(|e| e.to_string())?;
-        let plugin = session::find_plugin().map_err(|e| e.to_string())?;
-        let aws = Aws::connect(target).await;
-        let call = session::start_exec(&aws, &ecs.data.cluster, found, container, "/bin/sh")
-            .await
-            .map_err(|e| e.to_string())?;
-        let title = format!("ECS Exec into {container} of task {task}");
-        let banner = format!("{title} — exit the remote shell to return to dokk");
-        self.hand_over(&banner, false, session::run_plugin(&aws, &plugin, &call))
-            .await
-            .map(|()| format!("back from {title}"))
-            .map_err(|e| e.to_string())
-    }
-
-    async fn ssm_session(&mut self, state: &State, instance_id: &str) -> Result<String, String> {
-        use crate::backend::ecs::session;
-        let (Some(ecs), Target::Ecs(target)) = (&state.ecs, &state.context.target) else {
-            return Err("not an ECS context".into());
-        };
-        if let Some(node) = ecs.data.nodes.iter().find(|n| n.instance_id == instance_id) {
-            session::diagnose_ssm(node).map_err(|e| e.to_string())?;
-        }
-        let plugin = session::find_plugin().map_err(|e| e.to_string())?;
-        let version = session::plugin_version(&plugin).map_err(|e| e.to_string())?;
-        let aws = Aws::connect(target).await;
-        let call = session::start_ssm(&aws, instance_id, &version)
-            .await
-            .map_err(|e| e.to_string())?;
-        let title = format!("SSM session to {instance_id}");
-        let banner = format!("{title} — exit the remote shell to return to dokk");
-        self.hand_over(&banner, false, session::run_plugin(&aws, &plugin, &call))
-            .await
-            .map(|()| format!("back from the {title}"))
-            .map_err(|e| e.to_string())
     }
 
     /// Gives the terminal to `session` until it ends, then takes it back exactly as it was.
@@ -522,62 +403,9 @@ impl Console {
             task.abort();
         }
     }
-
-    /// Hands the terminal to a shell in the container, then takes it back exactly as it was.
-    async fn shell(
-        &mut self,
-        state: &State,
-        container: &str,
-        name: &str,
-    ) -> Result<String, String> {
-        let Target::Docker(DockerTarget { host, .. }) = &state.context.target else {
-            return Err("a container shell needs a Docker context".into());
-        };
-        let client = docker::connect(host).await.map_err(|e| e.to_string())?;
-        let shells = self.config.shells();
-        let banner = format!("shell in {name} — `exit` returns to dokk");
-        let result = self
-            .hand_over(
-                &banner,
-                true,
-                docker::exec::run_shell(&client, host, container, name, &shells),
-            )
-            .await;
-        match result {
-            Ok(Some(code)) if code != 0 => Ok(format!("shell in {name} exited with {code}")),
-            Ok(_) => Ok(format!("back from the shell in {name}")),
-            Err(error) => Err(error.to_string()),
-        }
-    }
 }
 
 const DEFAULT_TAIL: usize = 1000;
-
-type OnScreenSender = tokio::sync::watch::Sender<Option<Arc<HashSet<String>>>>;
-
-fn watch(context: &Context) -> (JoinHandle<()>, mpsc::Receiver<BackendEvent>, OnScreenSender) {
-    let (events_tx, events_rx) = mpsc::channel::<BackendEvent>(64);
-    let (on_screen, on_screen_rx) = tokio::sync::watch::channel(None);
-    let watcher = match &context.target {
-        Target::Ecs(target) => spawn_ecs_watcher(target.clone(), context.refresh, events_tx),
-        Target::Docker(docker) => {
-            let sampling = SamplingOptions::for_host(&docker.host).with_on_screen(on_screen_rx);
-            spawn_watcher(docker.host.clone(), context.refresh, events_tx, sampling)
-        }
-    };
-    (watcher, events_rx, on_screen)
-}
-
-/// Asks the read-only guard; a refusal is flashed and the effect goes no further.
-fn refused(state: &mut State, mutation: &Mutation) -> bool {
-    match state.guard.authorize(mutation) {
-        Ok(()) => false,
-        Err(refused) => {
-            state.flash(refused.to_string(), true);
-            true
-        }
-    }
-}
 
 fn report(state: &mut State, result: Result<String, String>) {
     match result {

@@ -481,7 +481,7 @@ fn deploy_from_the_console_with_completion_the_diff_and_a_revert() {
     tmux.send(&["y"]);
     tmux.wait_for(&["✓ deploy", "stable"], Duration::from_secs(90))
         .unwrap_or_else(|s| panic!("deploy did not end stable:\n{s}"));
-    assert_eq!(images(), [v2.clone()]);
+    assert_eq!(images(), std::slice::from_ref(&v2));
 
     tmux.send(&["Escape"]);
     tmux.send(&["d", "C-u"]);

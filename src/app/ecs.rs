@@ -3,9 +3,11 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::{Effect, LogView, State, View};
+use super::{Effect, State, View};
 use crate::backend::ecs::logs::sources;
 use crate::backend::ecs::{ClusterData, EcsService, EcsTask};
+use crate::backend::logs::LogScope;
+use crate::backend::session::SessionScope;
 use crate::deploy::Request;
 
 const PAGE: usize = 10;
@@ -165,11 +167,13 @@ pub fn on_service_key(state: &mut State, name: &str, key: KeyEvent) -> Vec<Effec
                     .or(task.containers.first())
                     .map(|c| c.name.clone())
                     .unwrap_or_default();
-                return vec![Effect::EcsExec {
-                    service: name.to_string(),
-                    task: task.id.clone(),
+                return vec![Effect::Session(SessionScope::Task {
+                    cluster: ecs.data.cluster.clone(),
+                    service: ecs.data.service(name).cloned().map(Box::new),
+                    task: Box::new(task.clone()),
                     container,
-                }];
+                    command: "/bin/sh".into(),
+                })];
             }
         }
         _ => {}
@@ -191,9 +195,7 @@ pub fn on_nodes_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         KeyCode::Char('q') => return vec![Effect::Quit],
         KeyCode::Char('s') => {
             if let Some(node) = ecs.data.nodes.get(ecs.node) {
-                return vec![Effect::SsmSession {
-                    instance_id: node.instance_id.clone(),
-                }];
+                return vec![Effect::Session(SessionScope::Node(Box::new(node.clone())))];
             }
         }
         _ => {}
@@ -225,14 +227,9 @@ fn open_logs(state: &mut State, service_name: &str, task: Option<String>) -> Vec
             return Vec::new();
         }
     };
-    state.log_sessions += 1;
-    let session = state.log_sessions;
     let title = match &task {
         Some(id) => format!("{service_name} task {}", id.get(..8).unwrap_or(id)),
         None => format!("{service_name} ({} tasks)", tasks.len()),
     };
-    state.logs = Some(LogView::new(title, session, state.log_lines));
-    let back = state.view.clone();
-    state.view = View::Logs(Box::new(back));
-    vec![Effect::OpenEcsLogs { session, sources }]
+    super::logs::open_log_view(state, title, LogScope::Streams(sources))
 }

@@ -7,6 +7,8 @@ use crossterm::event::{
 use ratatui::layout::Position;
 
 use super::{DisplayRow, Effect, Prompt, SortColumn, State, View, display_rows};
+use crate::backend::logs::LogScope;
+use crate::backend::session::SessionScope;
 use crate::deploy::Request;
 
 const PAGE: usize = 10;
@@ -128,7 +130,10 @@ fn on_fleet_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
                 .or(containers.first())
                 .map(|c| (c.id.clone(), c.name.clone()));
             if let Some((container, name)) = target {
-                return vec![Effect::Shell { container, name }];
+                return vec![Effect::Session(SessionScope::Container {
+                    id: container,
+                    name,
+                })];
             }
         }
         KeyCode::Char('o') => {
@@ -232,7 +237,10 @@ fn on_detail_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
                 .get(state.detail_container)
                 .cloned()
             {
-                return vec![Effect::Shell { container, name }];
+                return vec![Effect::Session(SessionScope::Container {
+                    id: container,
+                    name,
+                })];
             }
         }
         _ => {}
@@ -279,15 +287,7 @@ fn open_logs(state: &mut State, title: String, containers: Vec<(String, String)>
     if containers.is_empty() {
         return Vec::new();
     }
-    state.log_sessions += 1;
-    let session = state.log_sessions;
-    state.logs = Some(super::LogView::new(title, session, state.log_lines));
-    let back = std::mem::replace(&mut state.view, View::Fleet);
-    state.view = View::Logs(Box::new(back));
-    vec![Effect::OpenLogs {
-        session,
-        containers,
-    }]
+    super::logs::open_log_view(state, title, LogScope::Containers(containers))
 }
 
 fn on_prompt_key(state: &mut State, prompt: Prompt, key: KeyEvent) -> Vec<Effect> {

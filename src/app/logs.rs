@@ -2,8 +2,21 @@
 
 use std::cell::Cell;
 
+use super::{Effect, State, View};
+use crate::backend::logs::LogScope;
 use crate::logs::LogEvent;
 use crate::logs::{LogBuffer, Search, Stream, with_context};
+
+/// Opens a log view on `scope` over the current view (Esc goes back to it), and asks for
+/// its lines.
+pub fn open_log_view(state: &mut State, title: String, scope: LogScope) -> Vec<Effect> {
+    state.log_sessions += 1;
+    let session = state.log_sessions;
+    state.logs = Some(LogView::new(title, session, state.log_lines));
+    let back = std::mem::replace(&mut state.view, View::Fleet);
+    state.view = View::Logs(Box::new(back));
+    vec![Effect::OpenLogs { session, scope }]
+}
 
 #[derive(Debug)]
 pub struct LogView {

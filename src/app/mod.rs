@@ -54,8 +54,7 @@ pub enum Effect {
     /// Start reading logs for the log view (session in `State::logs`).
     OpenLogs {
         session: u64,
-        /// Container ids, with the name that tags their lines.
-        containers: Vec<(String, String)>,
+        scope: crate::backend::logs::LogScope,
     },
     /// Stop reading logs.
     CloseLogs,
@@ -66,26 +65,9 @@ pub enum Effect {
     },
     /// Put text on the clipboard (OSC 52, which terminals and tmux pass on).
     Copy(String),
-    /// Open an interactive shell in a container. Goes through the read-only guard.
-    Shell {
-        container: String,
-        name: String,
-    },
-    /// Read an ECS service's logs from CloudWatch for the log view.
-    OpenEcsLogs {
-        session: u64,
-        sources: Vec<crate::backend::ecs::logs::LogSource>,
-    },
-    /// ECS Exec into a task's container. Goes through the read-only guard.
-    EcsExec {
-        service: String,
-        task: String,
-        container: String,
-    },
-    /// An SSM session to a node. Goes through the read-only guard.
-    SsmSession {
-        instance_id: String,
-    },
+    /// Hand the terminal to a session: a container shell, ECS Exec, SSM. Goes through the
+    /// read-only guard, in the backend.
+    Session(crate::backend::session::SessionScope),
     /// Watch another cluster of the same context.
     SwitchCluster(String),
     /// Work out a deploy or rollback (service: ECS name or Compose `project/service`) and

@@ -1,8 +1,21 @@
-//! Data sources. Each runs as its own task and sends owned events on a channel; none of them
-//! touches the UI.
+//! Data sources, and the one boundary the console, the CLI, capacity and deploy call them
+//! through: `watch` a context, `logs` of a scope, a `session` for a scope (revisions, plans
+//! and rollouts are `crate::deploy`'s, on the same backends). Each source runs as its own
+//! task and sends owned events on a channel; none of them touches the UI. A context's
+//! platform is matched in these entry points, not by their callers.
 
 pub mod docker;
+pub mod ecs;
+pub mod logs;
+pub mod session;
 
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, watch as latest};
+use tokio::task::JoinHandle;
+
+use crate::config::{Context, Target};
 use crate::model::{ConnectionState, FleetSnapshot};
 
 #[derive(Debug)]
@@ -11,4 +24,33 @@ pub enum BackendEvent {
     Snapshot(Box<FleetSnapshot>),
     Ecs(Box<ecs::EcsSnapshot>),
 }
-pub mod ecs;
+
+/// Tells the watcher which containers are on screen (they are sampled more often).
+pub type OnScreenSender = latest::Sender<Option<Arc<HashSet<String>>>>;
+
+/// A running watch of a context: its task (abort it to stop), its events, and where to say
+/// what is on screen.
+pub struct Watch {
+    pub task: JoinHandle<()>,
+    pub events: mpsc::Receiver<BackendEvent>,
+    pub on_screen: OnScreenSender,
+}
+
+/// Starts watching the context's platform, refreshing as often as the context says.
+pub fn watch(context: &Context) -> Watch {
+    let (events_tx, events) = mpsc::channel::<BackendEvent>(64);
+    let (on_screen, on_screen_rx) = latest::channel(None);
+    let task = match &context.target {
+        Target::Ecs(target) => ecs::spawn_ecs_watcher(target.clone(), context.refresh, events_tx),
+        Target::Docker(target) => {
+            let sampling =
+                docker::SamplingOptions::for_host(&target.host).with_on_screen(on_screen_rx);
+            docker::spawn_watcher(target.host.clone(), context.refresh, events_tx, sampling)
+        }
+    };
+    Watch {
+        task,
+        events,
+        on_screen,
+    }
+}

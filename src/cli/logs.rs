@@ -7,13 +7,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
-use crate::backend::docker::{
-    self,
-    logs::{LogEvent, LogRequest, stream_logs},
-};
-use crate::config::{Context, Target};
-use crate::logs::{LogBatch, LogBuffer, LogLine, Search, Stream};
-use crate::model::{find_service, group_services};
+pub use crate::backend::logs::LogsError;
+use crate::backend::logs::{self, LogQuery, LogWindow};
+use crate::config::Context;
+use crate::logs::{LogBatch, LogBuffer, LogEvent, LogLine, Search, Stream};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct LogsArgs {
@@ -40,15 +37,6 @@ pub struct LogsArgs {
     /// JSON lines: {"time", "replica", "stream", "message"}.
     #[arg(long)]
     pub json: bool,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum LogsError {
-    /// Bad input: exit code 2.
-    #[error("{0}")]
-    Usage(String),
-    #[error("{0}")]
-    Engine(String),
 }
 
 #[derive(serde::Serialize)]
@@ -85,113 +73,21 @@ pub async fn run_logs(
         Some(text) => Some(parse_since(text, Utc::now()).map_err(LogsError::Usage)?),
         None => None,
     };
-    let (rx, reader) = match &context.target {
-        Target::Ecs(target) => ecs_reader(target, args, since).await?,
-        Target::Docker(docker) => docker_reader(&docker.host, args, since).await?,
+    let query = LogQuery {
+        service: &args.service,
+        task: args.task.as_deref(),
+        container: args.container.as_deref(),
     };
-    print_logs(args, grep, rx, out).await?;
-    reader.abort();
-    Ok(())
-}
-
-type Reader = (mpsc::Receiver<LogEvent>, tokio::task::JoinHandle<()>);
-
-/// Reads the logs of an ECS service's tasks from CloudWatch.
-async fn ecs_reader(
-    target: &crate::config::EcsTarget,
-    args: &LogsArgs,
-    since: Option<DateTime<Utc>>,
-) -> Result<Reader, LogsError> {
-    use crate::backend::ecs::{Aws, Refresher, cluster_name, logs};
-    let aws = Aws::connect(target).await;
-    let cluster = cluster_name(&aws)
-        .await
-        .map_err(|e| LogsError::Engine(e.to_string()))?;
-    let snapshot = Refresher::default().refresh(&aws, &cluster).await;
-    use crate::backend::ecs::Section;
-    for section in [Section::Services, Section::Tasks] {
-        if let Some(error) = snapshot.errors.get(&section) {
-            return Err(LogsError::Engine(error.clone()));
-        }
-    }
-    let services = snapshot.services.unwrap_or_default();
-    let tasks = snapshot.tasks.unwrap_or_default();
-    let Some(service) = services.iter().find(|s| s.name == args.service) else {
-        let known: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
-        return Err(LogsError::Usage(format!(
-            "no service `{}` in cluster {cluster}; services: {}",
-            args.service,
-            known.join(", ")
-        )));
-    };
-    let chosen: Vec<&crate::backend::ecs::EcsTask> = tasks
-        .iter()
-        .filter(|t| t.service.as_deref() == Some(service.name.as_str()))
-        .filter(|t| {
-            args.task
-                .as_ref()
-                .is_none_or(|id| t.id.starts_with(id.as_str()))
-        })
-        .collect();
-    if chosen.is_empty() {
-        return Err(LogsError::Usage(match &args.task {
-            Some(id) => format!("{} has no task `{id}`", service.name),
-            None => format!("{} has no running or recently stopped tasks", service.name),
-        }));
-    }
-    let sources =
-        logs::sources(service, &chosen, args.container.as_deref()).map_err(LogsError::Usage)?;
-    let (tx, rx) = mpsc::channel(256);
-    let tail = args.tail.unwrap_or(10_000);
-    let reader = tokio::spawn(logs::stream_logs(
-        aws,
-        sources,
-        tail,
-        since,
-        args.follow,
-        tx,
-    ));
-    Ok((rx, reader))
-}
-
-async fn docker_reader(
-    host: &str,
-    args: &LogsArgs,
-    since: Option<DateTime<Utc>>,
-) -> Result<Reader, LogsError> {
-    let engine = |e: docker::DockerError| {
-        LogsError::Engine(format!("{e}\n{}", docker::connection_hint(host)))
-    };
-    let (client, containers) = docker::connect_and_inspect(host).await.map_err(engine)?;
-    let services = group_services(&containers, &Default::default());
-    let wanted = args.service.as_str();
-    let service = find_service(&services, wanted).map_err(LogsError::Usage)?;
-    let chosen = |id: &str, name: &str| match &args.container {
-        Some(wanted) => id.starts_with(wanted.as_str()) || name == wanted,
-        None => true,
-    };
-    let mut sources: Vec<(String, String)> = containers
-        .iter()
-        .filter(|c| service.containers.contains(&c.id) && chosen(&c.id, &c.name))
-        .map(|c| (c.id.clone(), service.key.replica_tag(c)))
-        .collect();
-    sources.sort_by(|a, b| a.1.cmp(&b.1));
-    if sources.is_empty() {
-        return Err(LogsError::Usage(format!(
-            "no container `{}` in {wanted}",
-            args.container.as_deref().unwrap_or("")
-        )));
-    }
-
-    let request = LogRequest {
-        containers: sources,
+    let scope = logs::find(&context.target, query).await?;
+    let window = LogWindow {
         tail: args.tail,
         since,
         follow: args.follow,
     };
-    let (tx, rx) = mpsc::channel(256);
-    let reader = tokio::spawn(stream_logs(client, request, tx));
-    Ok((rx, reader))
+    let (rx, reader) = logs::open(&context.target, scope, window);
+    print_logs(args, grep, rx, out).await?;
+    reader.abort();
+    Ok(())
 }
 
 /// Prints lines as they come: the sources' backlogs gathered and merged in time order first.

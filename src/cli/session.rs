@@ -2,8 +2,8 @@
 //! to a node): the console's sessions, scriptable. The diagnosis runs first, so a session that
 //! cannot work is refused with its fix before anything is opened.
 
-use crate::backend::ecs::session::{self, SessionError};
 use crate::backend::ecs::{Aws, Refresher, cluster_name};
+use crate::backend::session::{self, SessionScope};
 use crate::config::{Context, Target};
 use crate::guard::{Guard, Mutation};
 
@@ -22,25 +22,8 @@ pub struct ExecArgs {
     pub command: String,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum SessionCliError {
-    /// Bad input or a refused session: exit code 2.
-    #[error("{0}")]
-    Usage(String),
-    #[error("{0}")]
-    Failed(String),
-}
-
-impl From<SessionError> for SessionCliError {
-    fn from(error: SessionError) -> Self {
-        match error {
-            SessionError::Api(_) | SessionError::Plugin(_) | SessionError::PluginVanished(_) => {
-                SessionCliError::Failed(error.to_string())
-            }
-            _ => SessionCliError::Usage(error.to_string()),
-        }
-    }
-}
+/// `Refused` is exit code 2 (bad input, or a session that cannot work, with its fix).
+pub use crate::backend::session::OpenError as SessionCliError;
 
 fn guard(context: &Context) -> Guard {
     Guard {
@@ -52,7 +35,7 @@ fn guard(context: &Context) -> Guard {
 fn target(context: &Context, what: &str) -> Result<crate::config::EcsTarget, SessionCliError> {
     match &context.target {
         Target::Ecs(target) => Ok(target.clone()),
-        Target::Docker(_) => Err(SessionCliError::Usage(format!(
+        Target::Docker(_) => Err(SessionCliError::Refused(format!(
             "`dokk {what}` needs an ECS context; `{}` is a Docker one (for Docker, `s` in the console opens a shell)",
             context.name
         ))),
@@ -69,7 +52,7 @@ pub async fn run_exec(context: &Context, args: &ExecArgs) -> Result<(), SessionC
                 args.container.as_deref().unwrap_or("*")
             ),
         })
-        .map_err(|e| SessionCliError::Usage(e.to_string()))?;
+        .map_err(|e| SessionCliError::Refused(e.to_string()))?;
     let aws = Aws::connect(&target).await;
     let cluster = cluster_name(&aws)
         .await
@@ -81,7 +64,7 @@ pub async fn run_exec(context: &Context, args: &ExecArgs) -> Result<(), SessionC
         .iter()
         .find(|s| s.name == args.service)
         .ok_or_else(|| {
-            SessionCliError::Usage(format!(
+            SessionCliError::Refused(format!(
                 "no service `{}` in cluster {cluster}; services: {}",
                 args.service,
                 services
@@ -101,7 +84,7 @@ pub async fn run_exec(context: &Context, args: &ExecArgs) -> Result<(), SessionC
         })
         .find(|t| t.is_running() || args.task.is_some())
         .ok_or_else(|| {
-            SessionCliError::Usage(format!(
+            SessionCliError::Refused(format!(
                 "{} has no running task{}",
                 service.name,
                 args.task
@@ -118,11 +101,14 @@ pub async fn run_exec(context: &Context, args: &ExecArgs) -> Result<(), SessionC
             .map(|c| c.name.clone())
             .unwrap_or_default(),
     };
-    session::diagnose_exec(Some(service), task, &container)?;
-    let plugin = session::find_plugin()?;
-    let call = session::start_exec(&aws, &cluster, task, &container, &args.command).await?;
-    session::run_plugin(&aws, &plugin, &call).await?;
-    Ok(())
+    let scope = SessionScope::Task {
+        cluster,
+        service: Some(Box::new(service.clone())),
+        task: Box::new(task.clone()),
+        container,
+        command: args.command.clone(),
+    };
+    run(context, scope).await
 }
 
 pub async fn run_ssm(context: &Context, node: &str) -> Result<(), SessionCliError> {
@@ -131,7 +117,7 @@ pub async fn run_ssm(context: &Context, node: &str) -> Result<(), SessionCliErro
         .authorize(&Mutation::Session {
             node: node.to_string(),
         })
-        .map_err(|e| SessionCliError::Usage(e.to_string()))?;
+        .map_err(|e| SessionCliError::Refused(e.to_string()))?;
     let aws = Aws::connect(&target).await;
     let cluster = cluster_name(&aws)
         .await
@@ -143,7 +129,7 @@ pub async fn run_ssm(context: &Context, node: &str) -> Result<(), SessionCliErro
         .iter()
         .find(|n| n.instance_id == node || n.container_instance == node)
         .ok_or_else(|| {
-            SessionCliError::Usage(format!(
+            SessionCliError::Refused(format!(
                 "no node `{node}` in cluster {cluster}; nodes: {}",
                 nodes
                     .iter()
@@ -152,11 +138,12 @@ pub async fn run_ssm(context: &Context, node: &str) -> Result<(), SessionCliErro
                     .join(", ")
             ))
         })?;
-    session::diagnose_ssm(found)?;
-    let plugin = session::find_plugin()?;
-    let version = session::plugin_version(&plugin)
-        .map_err(|e| SessionCliError::Failed(format!("session-manager-plugin --version: {e}")))?;
-    let call = session::start_ssm(&aws, &found.instance_id, &version).await?;
-    session::run_plugin(&aws, &plugin, &call).await?;
+    run(context, SessionScope::Node(Box::new(found.clone()))).await
+}
+
+/// Opens the session on this terminal and waits for it to end.
+async fn run(context: &Context, scope: SessionScope) -> Result<(), SessionCliError> {
+    let session = session::prepare(context, scope, &[]).await?;
+    session.run.await.map_err(SessionCliError::Failed)?;
     Ok(())
 }

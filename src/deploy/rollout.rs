@@ -84,8 +84,15 @@ enum Steps {
 impl Plan {
     /// What the operator confirms: `from → to`, then each difference.
     pub fn lines(&self) -> Vec<String> {
-        let mut lines = vec![format!("{} → {}", self.from, self.to)];
-        lines.extend(self.diff.iter().map(|d| format!("  {d}")));
+        let change = format!("{} → {}", self.from, self.to);
+        let mut lines = vec![change.clone()];
+        let repeated = format!("image: {change}");
+        lines.extend(
+            self.diff
+                .iter()
+                .filter(|d| **d != repeated)
+                .map(|d| format!("  {d}")),
+        );
         lines.push(self.how.to_string());
         lines
     }

@@ -387,6 +387,7 @@ mod ecs {
     use super::*;
     use crate::app::Effect;
     use crate::backend::ecs::Section;
+    use crate::backend::session::SessionScope;
     use crate::fixtures::{ecs_snapshot, ecs_state};
     use crossterm::event::{KeyCode, KeyEvent};
 
@@ -416,13 +417,26 @@ mod ecs {
             state.theme.crit.0
         );
         // `s` on the selected task asks for ECS Exec into its container.
+        let effects = press(&mut state, KeyCode::Char('s'));
+        let [
+            Effect::Session(SessionScope::Task {
+                service,
+                task,
+                container,
+                command,
+                ..
+            }),
+        ] = effects.as_slice()
+        else {
+            panic!("not ECS Exec: {effects:?}");
+        };
         assert_eq!(
-            press(&mut state, KeyCode::Char('s')),
-            vec![Effect::EcsExec {
-                service: "gradestats-web-prod".into(),
-                task: "9b2f40aa11c3".into(),
-                container: "web".into(),
-            }]
+            service.as_ref().map(|s| s.name.as_str()),
+            Some("gradestats-web-prod")
+        );
+        assert_eq!(
+            (task.id.as_str(), container.as_str(), command.as_str()),
+            ("9b2f40aa11c3", "web", "/bin/sh")
         );
     }
 
@@ -434,12 +448,11 @@ mod ecs {
         insta::assert_snapshot!("ecs_nodes", text(&screen));
         assert_eq!(fg_at(&screen, "✗ LOST"), state.theme.crit.0);
         press(&mut state, KeyCode::Down);
-        assert_eq!(
-            press(&mut state, KeyCode::Char('s')),
-            vec![Effect::SsmSession {
-                instance_id: "i-0b22a22eec53b9321".into()
-            }]
-        );
+        let effects = press(&mut state, KeyCode::Char('s'));
+        let [Effect::Session(SessionScope::Node(node))] = effects.as_slice() else {
+            panic!("not an SSM session: {effects:?}");
+        };
+        assert_eq!(node.instance_id, "i-0b22a22eec53b9321");
     }
 
     #[test]
