@@ -64,7 +64,10 @@ async fn run(services: usize, tasks: usize) {
     let first = refresher.refresh(&aws, cluster).await;
     let refreshed = started.elapsed();
     let listed = first.tasks.as_ref().map_or(0, Vec::len);
-    update(&mut state, Msg::Backend(BackendEvent::Ecs(Box::new(first))));
+    update(
+        &mut state,
+        Msg::Backend(BackendEvent::Ecs(Box::new(first)), chrono::Utc::now()),
+    );
     terminal
         .draw(|frame| dokk::ui::draw(frame, &state))
         .expect("draw");

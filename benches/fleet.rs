@@ -759,7 +759,7 @@ fn render_report() {
         let started = Instant::now();
         update(
             &mut state,
-            Msg::Backend(BackendEvent::Snapshot(Box::new(next))),
+            Msg::Backend(BackendEvent::Snapshot(Box::new(next)), chrono::Utc::now()),
         );
         updates.push(started.elapsed().as_secs_f64() * 1000.0);
         let started = Instant::now();

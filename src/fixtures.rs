@@ -336,7 +336,10 @@ pub fn state_with(snapshot: Option<FleetSnapshot>) -> State {
     if let Some(snapshot) = snapshot {
         crate::app::update(
             &mut state,
-            crate::app::Msg::Backend(BackendEvent::Snapshot(Box::new(snapshot))),
+            crate::app::Msg::Backend(
+                BackendEvent::Snapshot(Box::new(snapshot)),
+                chrono::Utc::now(),
+            ),
         );
     }
     state.now = now();
@@ -613,7 +616,7 @@ pub fn ecs_state(snapshot: crate::backend::ecs::EcsSnapshot) -> State {
     );
     crate::app::update(
         &mut state,
-        crate::app::Msg::Backend(BackendEvent::Ecs(Box::new(snapshot))),
+        crate::app::Msg::Backend(BackendEvent::Ecs(Box::new(snapshot)), chrono::Utc::now()),
     );
     state.now = now();
     if let Some(ecs) = state.ecs.as_mut() {

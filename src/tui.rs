@@ -158,7 +158,7 @@ pub async fn run(config: Config, mut state: State) -> anyhow::Result<()> {
                 Some(Err(error)) => return Err(error.into()),
                 None => return Ok(()),
             },
-            Some(event) = console.watch.events.recv() => Msg::Backend(event),
+            Some(event) = console.watch.events.recv() => Msg::Backend(event, chrono::Utc::now()),
             Some((session, event)) = log_rx.recv() => Msg::Logs(session, event),
             Some(event) = rollout_rx.recv() => Msg::Rollout(event),
             _ = tick.tick() => Msg::Tick(chrono::Utc::now()),
@@ -170,7 +170,7 @@ pub async fn run(config: Config, mut state: State) -> anyhow::Result<()> {
         // A tick only moves ages on. While snapshots arrive every refresh they redraw anyway:
         // a tick then would draw a second frame a few milliseconds before the snapshot's.
         let tick_only = matches!(msg, Msg::Tick(_));
-        if matches!(msg, Msg::Backend(_)) {
+        if matches!(msg, Msg::Backend(..)) {
             last_backend_event = Instant::now();
         }
         let mut msgs = vec![msg];
@@ -181,12 +181,17 @@ pub async fn run(config: Config, mut state: State) -> anyhow::Result<()> {
                 Err(_) => break,
             }
         }
-        for msg in msgs {
+        // What effects bring back goes through `update` too, after the messages before it.
+        let mut queue = std::collections::VecDeque::from(msgs);
+        while let Some(msg) = queue.pop_front() {
             for effect in app::update(&mut state, msg) {
-                if !console.apply(&mut state, effect).await {
-                    console.watch.task.abort();
-                    console.stop_logs();
-                    return Ok(());
+                match console.apply(&state, effect).await {
+                    Some(results) => queue.extend(results),
+                    None => {
+                        console.watch.task.abort();
+                        console.stop_logs();
+                        return Ok(());
+                    }
                 }
             }
         }
@@ -199,24 +204,28 @@ const FRAME: Duration = Duration::from_millis(16);
 const MAX_BATCHES_PER_FRAME: usize = 512;
 
 impl Console {
-    /// Carries out one effect; false means quit.
-    async fn apply(&mut self, state: &mut State, effect: Effect) -> bool {
-        match effect {
-            Effect::Quit => return false,
+    /// Carries out one effect and returns what came of it as messages for `update` (it
+    /// reads the state, never writes it); `None` means quit.
+    async fn apply(&mut self, state: &State, effect: Effect) -> Option<Vec<Msg>> {
+        let said = |result: Result<String, String>| vec![Msg::Outcome(result)];
+        Some(match effect {
+            Effect::Quit => return None,
             Effect::SwitchContext(name) => match self.config.context(Some(&name)) {
                 Ok(context) => {
                     self.watch.task.abort();
                     // A fresh channel: nothing the old watcher still sends can arrive.
                     self.watch = backend::watch(&context);
                     self.stop_logs();
-                    app::switch_context(state, context);
-                    state.flash(format!("switched to context {name}"), false);
+                    vec![Msg::ContextSwitched {
+                        context,
+                        message: format!("switched to context {name}"),
+                    }]
                 }
-                Err(error) => state.flash(error.to_string(), true),
+                Err(error) => said(Err(error.to_string())),
             },
             Effect::LoadTheme(name) => match Theme::load(&name, user_theme_dir().as_deref()) {
-                Ok(theme) => state.theme = theme,
-                Err(error) => state.flash(error.to_string().replace('\n', " "), true),
+                Ok(theme) => vec![Msg::ThemeLoaded(theme)],
+                Err(error) => said(Err(error.to_string().replace('\n', " "))),
             },
             Effect::OpenLogs { session, scope } => {
                 self.stop_logs();
@@ -235,14 +244,19 @@ impl Console {
                     }
                     reader.abort();
                 }));
+                Vec::new()
             }
-            Effect::CloseLogs => self.stop_logs(),
+            Effect::CloseLogs => {
+                self.stop_logs();
+                Vec::new()
+            }
             Effect::SaveLogs { title, text } => match save_logs(&title, &text) {
-                Ok(path) => state.flash(
-                    format!("saved {} lines to {}", text.lines().count(), path.display()),
-                    false,
-                ),
-                Err(error) => state.flash(format!("could not save the logs: {error}"), true),
+                Ok(path) => said(Ok(format!(
+                    "saved {} lines to {}",
+                    text.lines().count(),
+                    path.display()
+                ))),
+                Err(error) => said(Err(format!("could not save the logs: {error}"))),
             },
             Effect::Copy(text) => {
                 // OSC 52: the terminal (and tmux with set-clipboard) puts it on the clipboard.
@@ -250,7 +264,7 @@ impl Console {
                 let mut stdout = io::stdout();
                 let _ = write!(stdout, "\x1b]52;c;{encoded}\x07");
                 let _ = stdout.flush();
-                state.flash(format!("copied {} characters", text.chars().count()), false);
+                said(Ok(format!("copied {} characters", text.chars().count())))
             }
             Effect::Session(scope) => {
                 let result =
@@ -267,16 +281,13 @@ impl Console {
                         }
                         Err(error) => Err(error.to_string()),
                     };
-                report(state, result);
+                said(result)
             }
             Effect::Plan(request) => {
-                state.flash(
-                    format!(
-                        "working out a {} of {}…",
-                        request.action(),
-                        request.service()
-                    ),
-                    false,
+                let working = format!(
+                    "working out a {} of {}…",
+                    request.action(),
+                    request.service()
                 );
                 let context = state.context.clone();
                 let tx = self.rollout_tx.clone();
@@ -294,6 +305,7 @@ impl Console {
                     };
                     let _ = tx.send(event).await;
                 });
+                said(Ok(working))
             }
             Effect::Apply(request) => {
                 let context = state.context.clone();
@@ -318,6 +330,7 @@ impl Console {
                     };
                     let _ = tx.send(RolloutEvent::Done(result)).await;
                 });
+                Vec::new()
             }
             Effect::ListImages { service } => {
                 let context = state.context.clone();
@@ -327,6 +340,7 @@ impl Console {
                     let images = deploy::images(&context, &service).await.unwrap_or_default();
                     let _ = tx.send(RolloutEvent::Images { service, images }).await;
                 });
+                Vec::new()
             }
             Effect::ShowHistory { service } => {
                 let context = state.context.clone();
@@ -341,6 +355,7 @@ impl Console {
                     };
                     let _ = tx.send(event).await;
                 });
+                Vec::new()
             }
             Effect::SwitchCluster(cluster) => {
                 let mut context = state.context.clone();
@@ -350,11 +365,12 @@ impl Console {
                 self.watch.task.abort();
                 self.watch = backend::watch(&context);
                 self.stop_logs();
-                app::switch_context(state, context);
-                state.flash(format!("watching cluster {cluster}"), false);
+                vec![Msg::ContextSwitched {
+                    context,
+                    message: format!("watching cluster {cluster}"),
+                }]
             }
-        }
-        true
+        })
     }
 
     /// Gives the terminal to `session` until it ends, then takes it back exactly as it was.
@@ -406,13 +422,6 @@ impl Console {
 }
 
 const DEFAULT_TAIL: usize = 1000;
-
-fn report(state: &mut State, result: Result<String, String>) {
-    match result {
-        Ok(message) => state.flash(message, false),
-        Err(message) => state.flash(message, true),
-    }
-}
 
 /// Writes the logs to `dokk-<title>-<time>.log` in the current directory, or in dokk's data
 /// dir when the current one is not writable.

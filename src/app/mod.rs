@@ -35,13 +35,22 @@ use crate::model::{
 pub enum Msg {
     Key(KeyEvent),
     Mouse(MouseEvent),
-    Backend(BackendEvent),
+    /// What the watcher saw, and when it arrived.
+    Backend(BackendEvent, DateTime<Utc>),
     /// Once a second, so ages and "disconnected since" move on.
     Tick(DateTime<Utc>),
     /// News of a rollback planned or under way.
     Rollout(RolloutEvent),
     /// Log lines for the log view of this session.
     Logs(u64, crate::logs::LogEvent),
+    /// An effect ended: what to tell the operator (`Err`: as an error).
+    Outcome(Result<String, String>),
+    /// The console now watches `context` (another context, or another cluster).
+    ContextSwitched {
+        context: Context,
+        message: String,
+    },
+    ThemeLoaded(Theme),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -357,12 +366,29 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             }
             Vec::new()
         }
-        Msg::Backend(BackendEvent::Connection(connection)) => {
+        Msg::Outcome(Ok(message)) => {
+            state.flash(message, false);
+            Vec::new()
+        }
+        Msg::Outcome(Err(message)) => {
+            state.flash(message, true);
+            Vec::new()
+        }
+        Msg::ContextSwitched { context, message } => {
+            switch_context(state, context);
+            state.flash(message, false);
+            Vec::new()
+        }
+        Msg::ThemeLoaded(theme) => {
+            state.theme = theme;
+            Vec::new()
+        }
+        Msg::Backend(BackendEvent::Connection(connection), _) => {
             state.connection = connection;
             Vec::new()
         }
-        Msg::Backend(BackendEvent::Ecs(snapshot)) => {
-            state.now = Utc::now().max(state.now);
+        Msg::Backend(BackendEvent::Ecs(snapshot), at) => {
+            state.now = at.max(state.now);
             if let Some(ecs) = state.ecs.as_mut() {
                 state.connection = if snapshot
                     .errors
@@ -378,8 +404,8 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             }
             Vec::new()
         }
-        Msg::Backend(BackendEvent::Snapshot(snapshot)) => {
-            state.now = Utc::now().max(state.now);
+        Msg::Backend(BackendEvent::Snapshot(snapshot), at) => {
+            state.now = at.max(state.now);
             state.connection = ConnectionState::Live;
             state.apply_snapshot(*snapshot);
             Vec::new()
@@ -388,7 +414,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
 }
 
 /// Replaces the context after `:ctx`, keeping the view settings.
-pub fn switch_context(state: &mut State, context: Context) {
+fn switch_context(state: &mut State, context: Context) {
     state.guard = Guard {
         readonly: context.readonly,
         context: context.name.clone(),

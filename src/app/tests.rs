@@ -193,7 +193,10 @@ fn selection_follows_the_service_across_refreshes_and_sorts() {
     );
     update(
         &mut state,
-        Msg::Backend(BackendEvent::Snapshot(Box::new(evergreen()))),
+        Msg::Backend(
+            BackendEvent::Snapshot(Box::new(evergreen())),
+            chrono::Utc::now(),
+        ),
     );
     assert_eq!(
         state.selected_service().map(|s| s.key.name.as_str()),
@@ -292,12 +295,13 @@ fn disconnection_keeps_the_data_and_its_age() {
     let since = state.now;
     update(
         &mut state,
-        Msg::Backend(BackendEvent::Connection(
-            crate::model::ConnectionState::Disconnected {
+        Msg::Backend(
+            BackendEvent::Connection(crate::model::ConnectionState::Disconnected {
                 error: "connection refused".into(),
                 since,
-            },
-        )),
+            }),
+            chrono::Utc::now(),
+        ),
     );
     update(&mut state, Msg::Tick(since + chrono::Duration::seconds(12)));
     assert!(state.snapshot.is_some());
@@ -324,13 +328,19 @@ fn selection_survives_services_appearing_and_disappearing() {
     smaller.containers = std::sync::Arc::new(smaller.containers.iter().take(2).cloned().collect());
     update(
         &mut state,
-        Msg::Backend(BackendEvent::Snapshot(Box::new(smaller))),
+        Msg::Backend(
+            BackendEvent::Snapshot(Box::new(smaller)),
+            chrono::Utc::now(),
+        ),
     );
     assert!(state.selected < state.rows.len());
     // Back to the full fleet: the selection is a real service again.
     update(
         &mut state,
-        Msg::Backend(BackendEvent::Snapshot(Box::new(evergreen()))),
+        Msg::Backend(
+            BackendEvent::Snapshot(Box::new(evergreen())),
+            chrono::Utc::now(),
+        ),
     );
     assert!(state.selected_service().is_some());
     // A new service sorting before the selected one does not move the selection.
@@ -345,7 +355,7 @@ fn selection_survives_services_appearing_and_disappearing() {
     bigger.containers = std::sync::Arc::new(containers);
     update(
         &mut state,
-        Msg::Backend(BackendEvent::Snapshot(Box::new(bigger))),
+        Msg::Backend(BackendEvent::Snapshot(Box::new(bigger)), chrono::Utc::now()),
     );
     assert_eq!(state.selected_service().map(|s| s.key.clone()), last);
 }
@@ -389,4 +399,33 @@ fn a_replica_without_a_sample_yet_does_not_dilute_the_share_of_the_limit() {
     assert_eq!(service.cpu_limit_cores, Some(1.0));
     assert_eq!(service.cpu_of_limit(), Some(50.0));
     assert_eq!(service.memory_of_limit(), Some(50.0));
+}
+
+/// The effect runner reports a switched context as a message; `update` drops the old
+/// platform's data and starts on the new platform's home view.
+#[test]
+fn a_switched_context_arrives_as_a_message_and_starts_on_its_platform() {
+    let mut state = state_with(Some(evergreen()));
+    assert_eq!(state.view, View::Fleet);
+    let mut ecs = state.context.clone();
+    ecs.name = "dotkom".into();
+    ecs.target = crate::config::Target::Ecs(crate::config::EcsTarget::default());
+    let effects = update(
+        &mut state,
+        Msg::ContextSwitched {
+            context: ecs,
+            message: "switched to context dotkom".into(),
+        },
+    );
+    assert!(effects.is_empty());
+    assert_eq!(state.view, View::EcsServices);
+    assert!(state.ecs.is_some() && state.snapshot.is_none() && state.services.is_empty());
+    assert_eq!(state.guard.context, "dotkom");
+    let flash = state.flash.as_ref().expect("said");
+    assert_eq!(
+        (flash.text.as_str(), flash.error),
+        ("switched to context dotkom", false)
+    );
+    update(&mut state, Msg::Outcome(Err("could not save".into())));
+    assert!(state.flash.as_ref().is_some_and(|f| f.error));
 }

@@ -88,7 +88,7 @@ type Running = Pin<Box<dyn Future<Output = Result<Option<i64>, String>> + Send>>
 
 /// A session checked and ready: await `run` once the terminal is handed over.
 pub struct Session {
-    /// `shell in web-1`, `ECS Exec into app of task 1234…`, `SSM session to i-…`.
+    /// `the shell in web-1`, `ECS Exec into app of task 1234…`, `the SSM session to i-…`.
     pub title: String,
     /// Docker's exec wants the terminal raw (dokk forwards the bytes); the plugin sets up the
     /// terminal itself.
@@ -115,7 +115,7 @@ pub async fn prepare(
                 .await
                 .map_err(|e| OpenError::Failed(e.to_string()))?;
             let (host, shells) = (target.host.clone(), shells.to_vec());
-            let title = format!("shell in {name}");
+            let title = format!("the shell in {name}");
             let run = async move {
                 docker::exec::run_shell(&client, &host, &id, &name, &shells)
                     .await
@@ -161,7 +161,7 @@ pub async fn prepare(
                 .map_err(|e| OpenError::Failed(format!("session-manager-plugin --version: {e}")))?;
             let aws = Aws::connect(target).await;
             let call = ecs_session::start_ssm(&aws, &node.instance_id, &version).await?;
-            let title = format!("SSM session to {}", node.instance_id);
+            let title = format!("the SSM session to {}", node.instance_id);
             let run = async move {
                 ecs_session::run_plugin(&aws, &plugin, &call)
                     .await

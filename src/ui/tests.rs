@@ -64,7 +64,10 @@ fn with_history(mut state: State) -> State {
         };
         update(
             &mut state,
-            Msg::Backend(BackendEvent::Snapshot(Box::new(snapshot))),
+            Msg::Backend(
+                BackendEvent::Snapshot(Box::new(snapshot)),
+                chrono::Utc::now(),
+            ),
         );
     }
     state.now = now();
@@ -102,7 +105,8 @@ fn engine_unreachable() {
         Msg::Backend(BackendEvent::Connection(ConnectionState::Disconnected {
             error: "cannot reach the Docker engine at unix:///var/run/docker.sock: No such file or directory (os error 2)".into(),
             since: now() - chrono::Duration::seconds(7),
-        })),
+        }),
+chrono::Utc::now()),
     );
     let screen = text(&render(&state, 100, 20));
     assert!(screen.contains("unix:///var/run/docker.sock"));
@@ -115,10 +119,13 @@ fn disconnected_with_old_data_says_how_old() {
     let mut state = state_with(Some(evergreen()));
     update(
         &mut state,
-        Msg::Backend(BackendEvent::Connection(ConnectionState::Disconnected {
-            error: "connection reset".into(),
-            since: now(),
-        })),
+        Msg::Backend(
+            BackendEvent::Connection(ConnectionState::Disconnected {
+                error: "connection reset".into(),
+                since: now(),
+            }),
+            chrono::Utc::now(),
+        ),
     );
     update(&mut state, Msg::Tick(now() + chrono::Duration::seconds(42)));
     let screen = text(&render(&state, 140, 20));
@@ -466,7 +473,7 @@ mod ecs {
         );
         update(
             &mut state,
-            Msg::Backend(BackendEvent::Ecs(Box::new(throttled))),
+            Msg::Backend(BackendEvent::Ecs(Box::new(throttled)), chrono::Utc::now()),
         );
         state.now = now();
         if let Some(ecs) = state.ecs.as_mut() {
