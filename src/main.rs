@@ -206,6 +206,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Ui => {
             dokk::tui::install_panic_hook();
             let mut state = State::new(context, config.context_names(), theme, config.thresholds);
+            state.keymap = config.keymap();
             state.context_sources = config.context_sources();
             if let Some(lines) = config.log_lines {
                 state.log_lines = lines.max(100);

@@ -1,16 +1,16 @@
 //! The console on an ECS cluster: services → service (deployments, tasks, containers, target
 //! health, events) and nodes. The state of those views and their keys.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent};
 
+use super::keys::move_in;
 use super::{Effect, State, View};
 use crate::backend::ecs::logs::sources;
 use crate::backend::ecs::{ClusterData, EcsService, EcsTask};
 use crate::backend::logs::LogScope;
 use crate::backend::session::SessionScope;
+use crate::config::Action;
 use crate::deploy::Request;
-
-const PAGE: usize = 10;
 
 #[derive(Debug, Default)]
 pub struct EcsConsole {
@@ -63,37 +63,21 @@ impl EcsConsole {
     }
 }
 
-fn move_in(index: &mut usize, len: usize, key: KeyEvent) -> bool {
-    let last = len.saturating_sub(1);
-    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-    match key.code {
-        KeyCode::Down | KeyCode::Char('j') => *index = (*index + 1).min(last),
-        KeyCode::Up | KeyCode::Char('k') => *index = index.saturating_sub(1),
-        KeyCode::PageDown => *index = (*index + PAGE).min(last),
-        KeyCode::Char('d') if ctrl => *index = (*index + PAGE).min(last),
-        KeyCode::PageUp => *index = index.saturating_sub(PAGE),
-        KeyCode::Char('u') if ctrl => *index = index.saturating_sub(PAGE),
-        KeyCode::Home | KeyCode::Char('g') => *index = 0,
-        KeyCode::End | KeyCode::Char('G') => *index = last,
-        _ => return false,
-    }
-    true
-}
-
 pub fn on_services_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
+    let action = state.keymap.action(&key);
     let Some(ecs) = state.ecs.as_mut() else {
         return Vec::new();
     };
-    if move_in(&mut ecs.selected, ecs.rows.len(), key) {
+    if move_in(&mut ecs.selected, ecs.rows.len(), action) {
         return Vec::new();
     }
-    match key.code {
-        KeyCode::Char('q') => return vec![Effect::Quit],
-        KeyCode::Esc if !state.filter.is_empty() => {
+    match (action, key.code) {
+        (Some(Action::Quit), _) => return vec![Effect::Quit],
+        (_, KeyCode::Esc) if !state.filter.is_empty() => {
             state.filter.clear();
             ecs.refresh_rows("");
         }
-        KeyCode::Enter | KeyCode::Right => {
+        (Some(Action::Open), _) => {
             if let Some(service) = ecs.selected_service() {
                 let name = service.name.clone();
                 ecs.task = 0;
@@ -101,8 +85,8 @@ pub fn on_services_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
                 state.view = View::EcsService(name);
             }
         }
-        KeyCode::Char('n') | KeyCode::Tab => state.view = View::EcsNodes,
-        KeyCode::Char('r') => {
+        (_, KeyCode::Char('n') | KeyCode::Tab) => state.view = View::EcsNodes,
+        (Some(Action::Rollback), _) => {
             if let Some(service) = ecs.selected_service() {
                 return vec![Effect::Plan(Request::Rollback {
                     service: service.name.clone(),
@@ -110,7 +94,7 @@ pub fn on_services_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
                 })];
             }
         }
-        KeyCode::Char('d') => {
+        (Some(Action::Deploy), _) => {
             if let Some(service) = ecs.selected_service() {
                 let name = service.name.clone();
                 let image = service
@@ -120,14 +104,14 @@ pub fn on_services_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
                 return super::image_field::open(state, name, image);
             }
         }
-        KeyCode::Char('h') => {
+        (Some(Action::History), _) => {
             if let Some(service) = ecs.selected_service() {
                 return vec![Effect::ShowHistory {
                     service: service.name.clone(),
                 }];
             }
         }
-        KeyCode::Char('l') => {
+        (Some(Action::Logs), _) => {
             if let Some(name) = ecs.selected_service().map(|s| s.name.clone()) {
                 return open_logs(state, &name, None);
             }
@@ -138,28 +122,31 @@ pub fn on_services_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
 }
 
 pub fn on_service_key(state: &mut State, name: &str, key: KeyEvent) -> Vec<Effect> {
+    let action = state.keymap.action(&key);
     let Some(ecs) = state.ecs.as_mut() else {
         return Vec::new();
     };
     let tasks = ecs.data.tasks_of(name).len();
-    if move_in(&mut ecs.task, tasks, key) {
+    if move_in(&mut ecs.task, tasks, action) {
         ecs.container = 0;
         return Vec::new();
     }
-    match key.code {
-        KeyCode::Esc | KeyCode::Left | KeyCode::Char('q') => state.view = View::EcsServices,
-        KeyCode::Tab => {
+    match (action, key.code) {
+        (Some(Action::Quit), _) | (_, KeyCode::Esc | KeyCode::Left) => {
+            state.view = View::EcsServices
+        }
+        (_, KeyCode::Tab) => {
             let containers = ecs.selected_task(name).map_or(0, |t| t.containers.len());
             ecs.container = (ecs.container + 1) % containers.max(1);
         }
-        KeyCode::Char('l') => return open_logs(state, name, None),
-        KeyCode::Char('L') => {
+        (Some(Action::Logs), _) => return open_logs(state, name, None),
+        (_, KeyCode::Char('L')) => {
             let task = ecs.selected_task(name).map(|t| t.id.clone());
             if let Some(task) = task {
                 return open_logs(state, name, Some(task));
             }
         }
-        KeyCode::Char('s') => {
+        (Some(Action::Shell), _) => {
             if let Some(task) = ecs.selected_task(name) {
                 let container = task
                     .containers
@@ -182,18 +169,19 @@ pub fn on_service_key(state: &mut State, name: &str, key: KeyEvent) -> Vec<Effec
 }
 
 pub fn on_nodes_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
+    let action = state.keymap.action(&key);
     let Some(ecs) = state.ecs.as_mut() else {
         return Vec::new();
     };
-    if move_in(&mut ecs.node, ecs.data.nodes.len(), key) {
+    if move_in(&mut ecs.node, ecs.data.nodes.len(), action) {
         return Vec::new();
     }
-    match key.code {
-        KeyCode::Esc | KeyCode::Char('n') | KeyCode::Tab | KeyCode::Left => {
+    match (action, key.code) {
+        (_, KeyCode::Esc | KeyCode::Char('n') | KeyCode::Tab | KeyCode::Left) => {
             state.view = View::EcsServices
         }
-        KeyCode::Char('q') => return vec![Effect::Quit],
-        KeyCode::Char('s') => {
+        (Some(Action::Quit), _) => return vec![Effect::Quit],
+        (Some(Action::Shell), _) => {
             if let Some(node) = ecs.data.nodes.get(ecs.node) {
                 return vec![Effect::Session(SessionScope::Node(Box::new(node.clone())))];
             }

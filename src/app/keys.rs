@@ -9,6 +9,7 @@ use ratatui::layout::Position;
 use super::{DisplayRow, Effect, Prompt, SortColumn, State, View, display_rows};
 use crate::backend::logs::LogScope;
 use crate::backend::session::SessionScope;
+use crate::config::Action;
 use crate::deploy::Request;
 
 const PAGE: usize = 10;
@@ -37,18 +38,15 @@ pub fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         return Vec::new();
     }
     state.flash = None;
-    match key.code {
-        KeyCode::Char('?') => state.show_help = true,
-        KeyCode::Char(':') => {
+    let lists = matches!(state.view, View::Fleet | View::EcsServices | View::EcsNodes);
+    match state.keymap.action(&key) {
+        Some(Action::Help) => state.show_help = true,
+        Some(Action::Command) => {
             state.prompt = Some(Prompt::Command);
             state.input.clear();
         }
-        KeyCode::Char('c')
-            if matches!(state.view, View::Fleet | View::EcsServices | View::EcsNodes) =>
-        {
-            state.view = View::Capacity;
-        }
-        KeyCode::Char('/') if matches!(state.view, View::Fleet | View::EcsServices) => {
+        Some(Action::Capacity) if lists => state.view = View::Capacity,
+        Some(Action::Filter) if matches!(state.view, View::Fleet | View::EcsServices) => {
             state.prompt = Some(Prompt::Filter);
             state.input = state.filter.clone();
         }
@@ -75,30 +73,35 @@ pub fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     Vec::new()
 }
 
+/// Moves a list's selection as the keymap says; false when the action is not a move.
+pub(super) fn move_in(index: &mut usize, len: usize, action: Option<Action>) -> bool {
+    let last = len.saturating_sub(1);
+    match action {
+        Some(Action::Down) => *index = (*index + 1).min(last),
+        Some(Action::Up) => *index = index.saturating_sub(1),
+        Some(Action::PageDown) => *index = (*index + PAGE).min(last),
+        Some(Action::PageUp) => *index = index.saturating_sub(PAGE),
+        Some(Action::First) => *index = 0,
+        Some(Action::Last) => *index = last,
+        _ => return false,
+    }
+    true
+}
+
 fn on_fleet_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
-    let last = state.rows.len().saturating_sub(1);
-    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-    match key.code {
-        KeyCode::Char('q') => return vec![Effect::Quit],
-        KeyCode::Esc if !state.filter.is_empty() => {
+    let action = state.keymap.action(&key);
+    if move_in(&mut state.selected, state.rows.len(), action) {
+        return Vec::new();
+    }
+    match (action, key.code) {
+        (Some(Action::Quit), _) => return vec![Effect::Quit],
+        (_, KeyCode::Esc) if !state.filter.is_empty() => {
             state.filter.clear();
             state.refresh_rows();
         }
-        KeyCode::Down | KeyCode::Char('j') => state.selected = (state.selected + 1).min(last),
-        KeyCode::Up | KeyCode::Char('k') => state.selected = state.selected.saturating_sub(1),
-        KeyCode::Char('d') if ctrl => state.selected = (state.selected + PAGE).min(last),
-        KeyCode::Char('u') if ctrl => state.selected = state.selected.saturating_sub(PAGE),
-        KeyCode::PageDown | KeyCode::Char('f') if ctrl || key.code == KeyCode::PageDown => {
-            state.selected = (state.selected + PAGE).min(last)
-        }
-        KeyCode::PageUp | KeyCode::Char('b') if ctrl || key.code == KeyCode::PageUp => {
-            state.selected = state.selected.saturating_sub(PAGE)
-        }
-        KeyCode::Home | KeyCode::Char('g') => state.selected = 0,
-        KeyCode::End | KeyCode::Char('G') => state.selected = last,
-        KeyCode::Enter | KeyCode::Right => open_detail(state),
-        KeyCode::Char('l') => return service_logs(state),
-        KeyCode::Char('r') => {
+        (Some(Action::Open), _) => open_detail(state),
+        (Some(Action::Logs), _) => return service_logs(state),
+        (Some(Action::Rollback), _) => {
             if let Some(service) = state.selected_service().filter(|s| s.key.project.is_some()) {
                 return vec![Effect::Plan(Request::Rollback {
                     service: service.key.qualified(),
@@ -106,20 +109,20 @@ fn on_fleet_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
                 })];
             }
         }
-        KeyCode::Char('d') => {
+        (Some(Action::Deploy), _) => {
             if let Some(service) = state.selected_service().filter(|s| s.key.project.is_some()) {
                 let (name, image) = (service.key.qualified(), service.image.clone());
                 return super::image_field::open(state, name, image);
             }
         }
-        KeyCode::Char('h') => {
+        (Some(Action::History), _) => {
             if let Some(service) = state.selected_service().filter(|s| s.key.project.is_some()) {
                 return vec![Effect::ShowHistory {
                     service: service.key.qualified(),
                 }];
             }
         }
-        KeyCode::Char('s') => {
+        (Some(Action::Shell), _) => {
             let containers = state
                 .selected_service()
                 .map(|s| state.containers_of(s))
@@ -136,15 +139,15 @@ fn on_fleet_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
                 })];
             }
         }
-        KeyCode::Char('o') => {
+        (_, KeyCode::Char('o')) => {
             let next = state.sort.next();
             state.set_sort(next);
         }
-        KeyCode::Char('O') => {
+        (_, KeyCode::Char('O')) => {
             state.descending = !state.descending;
             state.refresh_rows();
         }
-        KeyCode::Char(c) if c.is_ascii_uppercase() => {
+        (_, KeyCode::Char(c)) if c.is_ascii_uppercase() => {
             if let Some(column) = sort_key(c) {
                 state.set_sort(column);
                 state.flash(

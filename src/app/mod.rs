@@ -175,6 +175,8 @@ pub struct State {
     pub capacity_scale: Vec<(String, u32)>,
     /// The whole fleet's used CPU and memory over the last samples: the peak in the window.
     pub fleet_history: History,
+    /// What each key does in the lists.
+    pub keymap: crate::config::Keymap,
     /// The image to deploy, being typed (`d`).
     pub image_field: Option<ImageField>,
     /// A question waiting for y/n.
@@ -226,6 +228,7 @@ impl State {
             ecs: None,
             capacity_scale: Vec::new(),
             fleet_history: History::default(),
+            keymap: crate::config::Keymap::default(),
             image_field: None,
             dialog: None,
             rollout: None,

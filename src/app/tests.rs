@@ -429,3 +429,39 @@ fn a_switched_context_arrives_as_a_message_and_starts_on_its_platform() {
     update(&mut state, Msg::Outcome(Err("could not save".into())));
     assert!(state.flash.as_ref().is_some_and(|f| f.error));
 }
+
+/// `[keys]` moves an action in every list; the ECS services page with Ctrl-f as the fleet does.
+#[test]
+fn a_remapped_key_acts_in_the_fleet_and_ecs_lists_page_like_the_fleet() {
+    use crate::config::{Action, Keymap, Keys};
+    let mut state = state_with(Some(evergreen()));
+    let overrides = std::collections::BTreeMap::from([(
+        Action::Deploy,
+        Keys(vec!["D".parse().expect("a key")]),
+    )]);
+    state.keymap = Keymap::with(&overrides).expect("valid keymap");
+    key(&mut state, KeyCode::Char('d'));
+    assert!(state.image_field.is_none(), "d no longer deploys");
+    let effects = update(
+        &mut state,
+        Msg::Key(KeyEvent::new(KeyCode::Char('D'), KeyModifiers::SHIFT)),
+    );
+    assert!(
+        state.image_field.is_some(),
+        "D opens the image field: {effects:?}"
+    );
+
+    let mut ecs = crate::fixtures::ecs_state(crate::fixtures::ecs_snapshot());
+    let services = ecs.ecs.as_ref().map_or(0, |e| e.rows.len());
+    assert!(services > 1, "the fixture has several services");
+    update(
+        &mut ecs,
+        Msg::Key(KeyEvent::new(KeyCode::Char('f'), KeyModifiers::CONTROL)),
+    );
+    assert_eq!(ecs.ecs.as_ref().map(|e| e.selected), Some(services - 1));
+    update(
+        &mut ecs,
+        Msg::Key(KeyEvent::new(KeyCode::Char('b'), KeyModifiers::CONTROL)),
+    );
+    assert_eq!(ecs.ecs.as_ref().map(|e| e.selected), Some(0));
+}

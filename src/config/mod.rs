@@ -2,10 +2,12 @@
 
 mod docker_cli;
 mod error;
+mod keys;
 mod theme;
 
 pub use docker_cli::DockerContexts;
 pub use error::ConfigError;
+pub use keys::{Action, Chord, Keymap, Keys};
 pub use theme::{Theme, ThemeColor, user_theme_dir};
 
 use std::collections::BTreeMap;
@@ -46,6 +48,9 @@ pub struct Config {
     pub thresholds: Thresholds,
     #[serde(default)]
     pub contexts: BTreeMap<String, ContextConfig>,
+    /// Keys that do something else than dokk's defaults (`[keys] deploy = "D"`).
+    #[serde(default)]
+    pub keys: BTreeMap<Action, Keys>,
     /// The Docker CLI's contexts, read by `load`: dokk's own win on a name clash.
     #[serde(skip)]
     pub docker_contexts: DockerContexts,
@@ -234,8 +239,19 @@ impl Config {
         Ok((config, Some(path)))
     }
 
+    /// The keymap: dokk's defaults with `[keys]` applied (checked by `parse`).
+    pub fn keymap(&self) -> Keymap {
+        Keymap::with(&self.keys).unwrap_or_default()
+    }
+
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         let config: Config = error::parse_toml(text, path)?;
+        if let Err(message) = Keymap::with(&config.keys) {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                message,
+            });
+        }
         for (name, context) in &config.contexts {
             let ecs_only = [
                 &context.profile,
@@ -453,6 +469,24 @@ refresh_ms = 500
             error.to_string().contains("belong to kind = \"ecs\""),
             "{error}"
         );
+    }
+
+    #[test]
+    fn a_bad_key_is_located_and_a_good_one_applies() {
+        let text = "[keys]\ndeploy = \"D\"\nrollback = \"ctrl-enter\"\n";
+        let error = Config::parse(text, Path::new("c.toml")).expect_err("bad key");
+        let message = error.to_string();
+        assert!(message.starts_with("c.toml:3:"), "{message}");
+        assert!(message.contains("ctrl- goes with a character"), "{message}");
+        let error = Config::parse("[keys]\nredeploy = \"D\"\n", Path::new("c.toml"))
+            .expect_err("unknown action");
+        assert!(error.to_string().starts_with("c.toml:2:"), "{error}");
+        let config = Config::parse(
+            "[keys]\ndeploy = [\"D\", \"ctrl-e\"]\n",
+            Path::new("c.toml"),
+        )
+        .expect("valid");
+        assert_eq!(config.keymap().label(Action::Deploy), "D Ctrl-e");
     }
 
     #[test]

@@ -8,103 +8,129 @@ use ratatui::widgets::{Clear, Paragraph};
 
 use super::{base, block, muted};
 use crate::app::State;
+use crate::config::{Action, Keymap};
 
-const KEYS: &[(&str, &str)] = &[
-    (
-        "↑ ↓ / k j",
-        "move; PgUp PgDn, Ctrl-u Ctrl-d by pages; g G first / last",
-    ),
-    (
-        "Enter / →",
-        "service detail (containers, limits, routes, env)",
-    ),
-    (
-        "Esc / q",
-        "back; q on the fleet quits; Ctrl-c quits from anywhere",
-    ),
-    (
-        "/",
-        "fleet: filter by project, service, image or route; logs: regex search",
-    ),
-    (
-        ":",
-        "command: :ctx NAME, :theme NAME, :sort COLUMN [asc|desc], :capacity, :q",
-    ),
-    ("⇧N ⇧S ⇧H ⇧P", "sort by name, state, health, replicas"),
-    (
-        "⇧C ⇧X ⇧M ⇧Y",
-        "sort by CPU, CPU % of limit, memory, memory % of limit",
-    ),
-    (
-        "⇧R ⇧A ⇧I  o O",
-        "sort by restarts, uptime, image; next column / reverse",
-    ),
-    (
-        "l / L",
-        "logs of the service (replicas merged); in detail: l one container",
-    ),
-    (
-        "s",
-        "shell in the first running replica; in detail: the selected one",
-    ),
-    ("Tab", "detail: select the next container"),
-    ("x", "detail: reveal or mask secret-looking env values"),
-    (
-        "d",
-        "deploy an image; Tab completes, Enter shows the change and asks",
-    ),
-    (
-        "h / r",
-        "the service's revisions; roll it back (asks first, shows the change, follows it)",
-    ),
-    (
-        "c",
-        "capacity: limits vs host, headroom; :scale SVC=N … what-if, :scale clears",
-    ),
-    (
-        "ECS",
-        "n nodes · Enter a service: tasks, targets, events · s ECS Exec / SSM",
-    ),
-    (
-        "",
-        ":cluster NAME switches cluster · L the selected task's logs",
-    ),
-    (
-        "logs",
-        "n N match · f filter · + - context · t time · w wrap · 1 2 out/err",
-    ),
-    (
-        "",
-        "S save to a file · y copy line · G/End follow · ↑ pauses",
-    ),
-    (
-        "mouse",
-        "wheel scrolls, click selects, click again opens, click a header sorts",
-    ),
-];
+/// Every key with what it does; the lists' keys as the keymap has them (`[keys]` in
+/// config.toml moves them).
+fn keys(map: &Keymap) -> Vec<(String, String)> {
+    let k = |action| map.label(action);
+    let fixed = |key: &str, what: &str| (key.to_string(), what.to_string());
+    vec![
+        (
+            format!("{} {}", k(Action::Up), k(Action::Down)),
+            format!(
+                "move; first / last: {} / {}",
+                k(Action::First),
+                k(Action::Last)
+            ),
+        ),
+        (
+            k(Action::PageUp),
+            format!("a page up; a page down: {}", k(Action::PageDown)),
+        ),
+        (
+            k(Action::Open),
+            "service detail (containers, limits, routes, env)".into(),
+        ),
+        (
+            format!("Esc / {}", k(Action::Quit)),
+            "back; on the fleet it quits; Ctrl-c quits from anywhere".into(),
+        ),
+        (
+            k(Action::Filter),
+            "fleet: filter by project, service, image or route; logs: regex search".into(),
+        ),
+        (
+            k(Action::Command),
+            "command: :ctx NAME, :theme NAME, :sort COLUMN [asc|desc], :capacity, :q".into(),
+        ),
+        fixed("⇧N ⇧S ⇧H ⇧P", "sort by name, state, health, replicas"),
+        fixed(
+            "⇧C ⇧X ⇧M ⇧Y",
+            "sort by CPU, CPU % of limit, memory, memory % of limit",
+        ),
+        fixed(
+            "⇧R ⇧A ⇧I  o O",
+            "sort by restarts, uptime, image; next column / reverse",
+        ),
+        (
+            format!("{} / L", k(Action::Logs)),
+            "logs of the service (replicas merged); in detail: l one container".into(),
+        ),
+        (
+            k(Action::Shell),
+            "shell in the first running replica; in detail: the selected one".into(),
+        ),
+        fixed("Tab", "detail: select the next container"),
+        fixed("x", "detail: reveal or mask secret-looking env values"),
+        (
+            k(Action::Deploy),
+            "deploy an image; Tab completes, Enter shows the change and asks".into(),
+        ),
+        (
+            format!("{} / {}", k(Action::History), k(Action::Rollback)),
+            "the service's revisions; roll it back (asks first, shows the change, follows it)"
+                .into(),
+        ),
+        (
+            k(Action::Capacity),
+            "capacity: limits vs host, headroom; :scale SVC=N … what-if, :scale clears".into(),
+        ),
+        fixed(
+            "ECS",
+            "n nodes · Enter a service: tasks, targets, events · s ECS Exec / SSM",
+        ),
+        fixed(
+            "",
+            ":cluster NAME switches cluster · L the selected task's logs",
+        ),
+        fixed(
+            "logs",
+            "n N match · f filter · + - context · t time · w wrap · 1 2 out/err",
+        ),
+        fixed(
+            "",
+            "S save to a file · y copy line · G/End follow · ↑ pauses",
+        ),
+        fixed(
+            "mouse",
+            "wheel scrolls, click selects, click again opens, click a header sorts",
+        ),
+    ]
+}
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     let theme = &state.theme;
     let [popup] = Layout::horizontal([Constraint::Length(84.min(area.width))])
         .flex(Flex::Center)
         .areas(area);
-    let [popup] = Layout::vertical([Constraint::Length((KEYS.len() as u16 + 4).min(area.height))])
+    let keys = keys(&state.keymap);
+    let [popup] = Layout::vertical([Constraint::Length((keys.len() as u16 + 4).min(area.height))])
         .flex(Flex::Center)
         .areas(popup);
-    let mut lines: Vec<Line> = KEYS
+    let width = keys
         .iter()
+        .map(|(key, _)| key.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(15);
+    let mut lines: Vec<Line> = keys
+        .into_iter()
         .map(|(key, what)| {
             Line::from(vec![
                 Span::styled(
-                    format!(" {key:<16}"),
+                    format!(" {key:<width$} "),
                     Style::new().fg(theme.accent.0).add_modifier(Modifier::BOLD),
                 ),
-                Span::styled(*what, base(theme)),
+                Span::styled(what, base(theme)),
             ])
         })
         .collect();
     lines.push(Line::raw(""));
-    lines.push(Line::styled(" any key closes this help", muted(theme)));
+    lines.push(Line::styled(
+        " any key closes this help · [keys] in config.toml moves keys",
+        muted(theme),
+    ));
     frame.render_widget(Clear, popup);
     frame.render_widget(
         Paragraph::new(lines)

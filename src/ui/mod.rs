@@ -18,6 +18,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use crate::app::{Prompt, State, View};
+use crate::config::Action;
 use crate::config::Theme;
 use crate::model::{ConnectionState, Env, Health, ServiceState};
 
@@ -232,7 +233,12 @@ fn hints(state: &State) -> Line<'static> {
             Style::new().fg(theme.warn.0),
         ));
     }
+    let lists = matches!(
+        state.view,
+        View::Fleet | View::EcsServices | View::EcsService(_) | View::EcsNodes
+    );
     for (key, what) in pairs {
+        let key = mapped_key(state, key, lists);
         spans.push(Span::styled(
             format!(" {key}"),
             Style::new().fg(theme.accent.0).add_modifier(Modifier::BOLD),
@@ -243,6 +249,32 @@ fn hints(state: &State) -> Line<'static> {
         ));
     }
     Line::from(spans)
+}
+
+/// A hint's key as the keymap has it now (`[keys]` may have moved it); in the lists every
+/// mapped action, elsewhere only help (the other views' keys are their own).
+fn mapped_key(state: &State, key: &str, lists: bool) -> String {
+    const DEFAULTS: &[(&str, Action)] = &[
+        ("⏎", Action::Open),
+        ("l", Action::Logs),
+        ("s", Action::Shell),
+        ("c", Action::Capacity),
+        ("/", Action::Filter),
+        (":", Action::Command),
+        ("?", Action::Help),
+        ("q", Action::Quit),
+    ];
+    let shown = |action| match state.keymap.first(action).as_str() {
+        "Enter" => "⏎".to_string(),
+        other => other.to_string(),
+    };
+    match DEFAULTS.iter().find(|(default, _)| *default == key) {
+        Some((_, action)) if lists || *action == Action::Help => shown(*action),
+        _ if lists && key == "d/r" => {
+            format!("{}/{}", shown(Action::Deploy), shown(Action::Rollback))
+        }
+        _ => key.to_string(),
+    }
 }
 
 pub fn base(theme: &Theme) -> Style {
