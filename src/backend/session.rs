@@ -142,17 +142,7 @@ pub async fn prepare(
             let aws = Aws::connect(target).await;
             let call = ecs_session::start_exec(&aws, &cluster, &task, &container, &command).await?;
             let title = format!("ECS Exec into {container} of task {}", task.id);
-            let run = async move {
-                ecs_session::run_plugin(&aws, &plugin, &call)
-                    .await
-                    .map(|()| None)
-                    .map_err(|e| e.to_string())
-            };
-            Ok(Session {
-                title,
-                raw: false,
-                run: Box::pin(run),
-            })
+            Ok(plugin_session(title, aws, plugin, call))
         }
         (Target::Ecs(target), SessionScope::Node(node)) => {
             ecs_session::diagnose_ssm(&node)?;
@@ -162,22 +152,32 @@ pub async fn prepare(
             let aws = Aws::connect(target).await;
             let call = ecs_session::start_ssm(&aws, &node.instance_id, &version).await?;
             let title = format!("the SSM session to {}", node.instance_id);
-            let run = async move {
-                ecs_session::run_plugin(&aws, &plugin, &call)
-                    .await
-                    .map(|()| None)
-                    .map_err(|e| e.to_string())
-            };
-            Ok(Session {
-                title,
-                raw: false,
-                run: Box::pin(run),
-            })
+            Ok(plugin_session(title, aws, plugin, call))
         }
         (target, scope) => Err(OpenError::Refused(format!(
             "{} cannot be opened on a {:?} context",
             scope.what(),
             target.kind()
         ))),
+    }
+}
+
+/// A session the plugin runs (it sets the terminal up itself).
+fn plugin_session(
+    title: String,
+    aws: Aws,
+    plugin: std::path::PathBuf,
+    call: ecs_session::PluginCall,
+) -> Session {
+    let run = async move {
+        ecs_session::run_plugin(&aws, &plugin, &call)
+            .await
+            .map(|()| None)
+            .map_err(|e| e.to_string())
+    };
+    Session {
+        title,
+        raw: false,
+        run: Box::pin(run),
     }
 }

@@ -475,17 +475,7 @@ pub async fn changes(
     let before = by_name(&config.env.clone().unwrap_or_default());
     let mut after = by_name(&defaults.env.clone().unwrap_or_default());
     after.extend(by_name(&body.env.clone().unwrap_or_default()));
-    let mut names: Vec<&String> = before.keys().chain(after.keys()).collect();
-    names.sort();
-    names.dedup();
-    for name in names {
-        match (before.get(name), after.get(name)) {
-            (None, Some(_)) => lines.push(format!("env: + {name}")),
-            (Some(_), None) => lines.push(format!("env: − {name}")),
-            (Some(a), Some(b)) if a != b => lines.push(format!("env: ~ {name} (value changes)")),
-            _ => {}
-        }
-    }
+    lines.extend(map_changes("env", &before, &after, false));
 
     // An entrypoint of the container's own drops the image's command, as the engine does.
     let entrypoint = body.entrypoint.clone().or(defaults.entrypoint.clone());
@@ -514,18 +504,31 @@ pub async fn changes(
     let before = config.labels.clone().unwrap_or_default();
     let mut after = defaults.labels.clone().unwrap_or_default();
     after.extend(body.labels.clone().unwrap_or_default());
+    lines.extend(map_changes("label", &before, &after, true));
+    Ok(lines)
+}
+
+/// `what: + KEY`, `− KEY`, `~ KEY`, sorted by key; with `values`, what they are and become
+/// (labels), without (env: values may be secrets).
+fn map_changes(
+    what: &str,
+    before: &HashMap<String, String>,
+    after: &HashMap<String, String>,
+    values: bool,
+) -> Vec<String> {
     let mut keys: Vec<&String> = before.keys().chain(after.keys()).collect();
     keys.sort();
     keys.dedup();
-    for key in keys {
-        match (before.get(key), after.get(key)) {
-            (None, Some(v)) => lines.push(format!("label: + {key}={v}")),
-            (Some(_), None) => lines.push(format!("label: − {key}")),
-            (Some(a), Some(b)) if a != b => lines.push(format!("label: ~ {key}: {a} → {b}")),
-            _ => {}
-        }
-    }
-    Ok(lines)
+    keys.into_iter()
+        .filter_map(|key| match (before.get(key), after.get(key)) {
+            (None, Some(v)) if values => Some(format!("{what}: + {key}={v}")),
+            (None, Some(_)) => Some(format!("{what}: + {key}")),
+            (Some(_), None) => Some(format!("{what}: − {key}")),
+            (Some(a), Some(b)) if a != b && values => Some(format!("{what}: ~ {key}: {a} → {b}")),
+            (Some(a), Some(b)) if a != b => Some(format!("{what}: ~ {key} (value changes)")),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The images the service has run, newest first: the live one, then dokk's journal; each

@@ -161,6 +161,27 @@ fn header_row(state: &State, titles: &[&'static str]) -> Row<'static> {
     Row::new(titles.iter().map(|t| Line::styled(*t, style)))
 }
 
+/// A table with a bold header, each column titled beside its width.
+fn table<'a>(
+    state: &State,
+    rows: impl IntoIterator<Item = Row<'a>>,
+    columns: &[(&'static str, Constraint)],
+) -> Table<'a> {
+    let titles: Vec<&'static str> = columns.iter().map(|(title, _)| *title).collect();
+    Table::new(rows, columns.iter().map(|(_, width)| *width))
+        .header(header_row(state, &titles))
+        .column_spacing(1)
+}
+
+/// The row in the selection's colours when it is the selected one.
+fn highlighted<'a>(state: &State, row: Row<'a>, selected: bool) -> Row<'a> {
+    if selected {
+        row.style(selected_style(state))
+    } else {
+        row
+    }
+}
+
 fn selected_style(state: &State) -> Style {
     Style::new()
         .bg(state.theme.selected_bg.0)
@@ -278,20 +299,6 @@ pub fn render_services(frame: &mut Frame, area: Rect, state: &State, ecs: &EcsCo
         frame.render_widget(Paragraph::new(Line::styled(text, muted(theme))), inner);
         return;
     }
-    let header = header_row(
-        state,
-        &[
-            "SERVICE",
-            "ENV",
-            "STATUS",
-            "RUN/WANT",
-            "TASK DEF",
-            "CPU used/resv vCPU",
-            "MEM used/resv GiB",
-            "ALB TARGETS",
-            "ROLLOUT",
-        ],
-    );
     let height = usize::from(inner.height.saturating_sub(1));
     let offset = window(ecs.selected, ecs.rows.len(), height);
     let rows = ecs
@@ -333,11 +340,7 @@ pub fn render_services(frame: &mut Frame, area: Rect, state: &State, ecs: &EcsCo
                 deployment_cell(state, s),
             ];
             let widget = Row::new(cells);
-            if row == ecs.selected {
-                widget.style(selected_style(state))
-            } else {
-                widget
-            }
+            highlighted(state, widget, row == ecs.selected)
         });
     let name_width = data
         .services
@@ -346,22 +349,21 @@ pub fn render_services(frame: &mut Frame, area: Rect, state: &State, ecs: &EcsCo
         .max()
         .unwrap_or(10)
         .clamp(10, 34);
-    let table = Table::new(
+    let table = table(
+        state,
         rows,
-        [
-            Constraint::Length(name_width),
-            Constraint::Length(4),
-            Constraint::Length(8),
-            Constraint::Length(9),
-            Constraint::Length(name_width.min(28) + 3),
-            Constraint::Length(19),
-            Constraint::Length(18),
-            Constraint::Length(12),
-            Constraint::Min(10),
+        &[
+            ("SERVICE", Constraint::Length(name_width)),
+            ("ENV", Constraint::Length(4)),
+            ("STATUS", Constraint::Length(8)),
+            ("RUN/WANT", Constraint::Length(9)),
+            ("TASK DEF", Constraint::Length(name_width.min(28) + 3)),
+            ("CPU used/resv vCPU", Constraint::Length(19)),
+            ("MEM used/resv GiB", Constraint::Length(18)),
+            ("ALB TARGETS", Constraint::Length(12)),
+            ("ROLLOUT", Constraint::Min(10)),
         ],
-    )
-    .header(header)
-    .column_spacing(1);
+    );
     frame.render_widget(table, inner);
 }
 
@@ -485,24 +487,19 @@ pub fn render_service(frame: &mut Frame, area: Rect, state: &State, ecs: &EcsCon
     });
     let deploy_block = block(theme, " Deployments ");
     frame.render_widget(
-        Table::new(
+        table(
+            state,
             deploy_rows,
-            [
-                Constraint::Length(8),
-                Constraint::Length(28),
-                Constraint::Length(9),
-                Constraint::Length(7),
-                Constraint::Length(6),
-                Constraint::Length(12),
-                Constraint::Min(10),
+            &[
+                ("STATUS", Constraint::Length(8)),
+                ("TASK DEF", Constraint::Length(28)),
+                ("RUN/WANT", Constraint::Length(9)),
+                ("PENDING", Constraint::Length(7)),
+                ("FAILED", Constraint::Length(6)),
+                ("ROLLOUT", Constraint::Length(12)),
+                ("REASON", Constraint::Min(10)),
             ],
         )
-        .header(header_row(
-            state,
-            &[
-                "STATUS", "TASK DEF", "RUN/WANT", "PENDING", "FAILED", "ROLLOUT", "REASON",
-            ],
-        ))
         .block(deploy_block),
         deploy_area,
     );
@@ -612,40 +609,23 @@ fn render_tasks(
                 target,
                 Line::raw(outcome),
             ]);
-            if i == selected {
-                widget.style(selected_style(state))
-            } else {
-                widget
-            }
+            highlighted(state, widget, i == selected)
         });
     frame.render_widget(
-        Table::new(
-            rows,
-            [
-                Constraint::Length(12),
-                Constraint::Length(9),
-                Constraint::Length(9),
-                Constraint::Length(24),
-                Constraint::Length(11),
-                Constraint::Length(19),
-                Constraint::Length(32),
-                Constraint::Min(10),
-            ],
-        )
-        .header(header_row(
+        table(
             state,
+            rows,
             &[
-                "TASK",
-                "STATUS",
-                "HEALTH",
-                "TASK DEF",
-                "AZ",
-                "NODE",
-                "ALB TARGET",
-                "STARTED / STOPPED",
+                ("TASK", Constraint::Length(12)),
+                ("STATUS", Constraint::Length(9)),
+                ("HEALTH", Constraint::Length(9)),
+                ("TASK DEF", Constraint::Length(24)),
+                ("AZ", Constraint::Length(11)),
+                ("NODE", Constraint::Length(19)),
+                ("ALB TARGET", Constraint::Length(32)),
+                ("STARTED / STOPPED", Constraint::Min(10)),
             ],
-        ))
-        .column_spacing(1),
+        ),
         inner,
     );
 }
@@ -697,31 +677,19 @@ fn render_containers(
         })
         .unwrap_or_default();
     frame.render_widget(
-        Table::new(
+        table(
+            state,
             rows,
-            [
-                Constraint::Length(18),
-                Constraint::Length(9),
-                Constraint::Length(9),
-                Constraint::Min(20),
-                Constraint::Length(5),
-                Constraint::Length(10),
-                Constraint::Length(24),
+            &[
+                ("CONTAINER", Constraint::Length(18)),
+                ("STATUS", Constraint::Length(9)),
+                ("HEALTH", Constraint::Length(9)),
+                ("IMAGE", Constraint::Min(20)),
+                ("EXIT", Constraint::Length(5)),
+                ("EXEC AGENT", Constraint::Length(10)),
+                ("REASON", Constraint::Length(24)),
             ],
         )
-        .header(header_row(
-            state,
-            &[
-                "CONTAINER",
-                "STATUS",
-                "HEALTH",
-                "IMAGE",
-                "EXIT",
-                "EXEC AGENT",
-                "REASON",
-            ],
-        ))
-        .column_spacing(1)
         .block(block(theme, title)),
         area,
     );
@@ -805,40 +773,23 @@ pub fn render_nodes(frame: &mut Frame, area: Rect, state: &State, ecs: &EcsConso
                     Style::new().fg(status_color(state, &n.status)),
                 ),
             ]);
-            if i == ecs.node {
-                widget.style(selected_style(state))
-            } else {
-                widget
-            }
+            highlighted(state, widget, i == ecs.node)
         });
     frame.render_widget(
-        Table::new(
-            rows,
-            [
-                Constraint::Length(20),
-                Constraint::Length(12),
-                Constraint::Length(10),
-                Constraint::Length(11),
-                Constraint::Length(24),
-                Constraint::Length(24),
-                Constraint::Length(16),
-                Constraint::Min(8),
-            ],
-        )
-        .header(header_row(
+        table(
             state,
+            rows,
             &[
-                "INSTANCE",
-                "AZ",
-                "TYPE",
-                "AGENT",
-                "CPU reserved",
-                "MEM reserved",
-                "TASKS",
-                "STATUS",
+                ("INSTANCE", Constraint::Length(20)),
+                ("AZ", Constraint::Length(12)),
+                ("TYPE", Constraint::Length(10)),
+                ("AGENT", Constraint::Length(11)),
+                ("CPU reserved", Constraint::Length(24)),
+                ("MEM reserved", Constraint::Length(24)),
+                ("TASKS", Constraint::Length(16)),
+                ("STATUS", Constraint::Min(8)),
             ],
-        ))
-        .column_spacing(1),
+        ),
         inner,
     );
 }

@@ -45,20 +45,10 @@ pub fn ensure_image() {
 pub fn version_image(tag: &str, healthy: bool) -> String {
     ensure_image();
     let name = format!("dokk-deploy-test:{tag}");
-    let dir = tempfile::tempdir().expect("tempdir");
     let ok = if healthy { " && touch /ok" } else { "" };
-    let dockerfile = format!("FROM {IMAGE}\nRUN echo {tag} > /version{ok}\n");
-    std::fs::write(dir.path().join("Dockerfile"), dockerfile).expect("Dockerfile");
-    let output = Command::new("docker")
-        .env("DOCKER_BUILDKIT", "0")
-        .args(["build", "-q", "-t", &name])
-        .arg(dir.path())
-        .output()
-        .expect("docker build");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    build_image(
+        &name,
+        &format!("FROM {IMAGE}\nRUN echo {tag} > /version{ok}\n"),
     );
     name
 }
@@ -66,8 +56,13 @@ pub fn version_image(tag: &str, healthy: bool) -> String {
 /// `name`, built from `from` with more Dockerfile `lines` (ENV, LABEL…): an image whose
 /// defaults differ from the one it is built on.
 pub fn derived_image(name: &str, from: &str, lines: &[&str]) -> String {
+    build_image(name, &format!("FROM {from}\n{}\n", lines.join("\n")));
+    name.to_string()
+}
+
+/// Builds `dockerfile` as `name` (the classic builder: no BuildKit on this engine).
+fn build_image(name: &str, dockerfile: &str) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let dockerfile = format!("FROM {from}\n{}\n", lines.join("\n"));
     std::fs::write(dir.path().join("Dockerfile"), dockerfile).expect("Dockerfile");
     let output = Command::new("docker")
         .env("DOCKER_BUILDKIT", "0")
@@ -80,7 +75,6 @@ pub fn derived_image(name: &str, from: &str, lines: &[&str]) -> String {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    name.to_string()
 }
 
 /// An image with busybox at /busybox and nothing else: no shell on the PATH.
@@ -92,21 +86,11 @@ pub fn image_without_shell() -> String {
         if docker(&["image", "inspect", NAME]).status.success() {
             return;
         }
-        let dir = tempfile::tempdir().expect("tempdir");
-        let dockerfile = format!(
-            "FROM {IMAGE} AS source\nFROM scratch\nCOPY --from=source /bin/busybox /busybox\n"
-        );
-        std::fs::write(dir.path().join("Dockerfile"), dockerfile).expect("Dockerfile");
-        let output = Command::new("docker")
-            .env("DOCKER_BUILDKIT", "0")
-            .args(["build", "-q", "-t", NAME])
-            .arg(dir.path())
-            .output()
-            .expect("docker build");
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
+        build_image(
+            NAME,
+            &format!(
+                "FROM {IMAGE} AS source\nFROM scratch\nCOPY --from=source /bin/busybox /busybox\n"
+            ),
         );
     });
     NAME.to_string()
