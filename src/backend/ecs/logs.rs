@@ -252,20 +252,12 @@ async fn live_tail(
         loop {
             match session.response_stream.recv().await {
                 Ok(Some(StartLiveTailResponseStream::SessionUpdate(update))) => {
-                    let mut events: Vec<Event> = update
-                        .session_results()
-                        .iter()
-                        .map(|e| Event {
-                            stream: e.log_stream_name().unwrap_or_default().to_string(),
-                            timestamp: e.timestamp.unwrap_or_default(),
-                            message: e.message().unwrap_or_default().to_string(),
-                        })
-                        .filter(|e| cursor.is_new(e))
-                        .collect();
-                    events.sort_by_key(|e| e.timestamp);
-                    for event in &events {
-                        cursor.saw(event);
-                    }
+                    let events = cursor.take_new(
+                        update
+                            .session_results()
+                            .iter()
+                            .map(|e| Event::new(e.log_stream_name(), e.timestamp, e.message())),
+                    );
                     cursor.start();
                     if !send(out, tags, group, events).await {
                         return Ok(());
@@ -292,6 +284,17 @@ pub struct Event {
     pub message: String,
 }
 
+impl Event {
+    /// From any of the SDK's event types (their fields are all optional).
+    fn new(stream: Option<&str>, timestamp: Option<i64>, message: Option<&str>) -> Event {
+        Event {
+            stream: stream.unwrap_or_default().to_string(),
+            timestamp: timestamp.unwrap_or_default(),
+            message: message.unwrap_or_default().to_string(),
+        }
+    }
+}
+
 /// How far back each poll looks again: CloudWatch can make an event visible after newer ones
 /// of another stream.
 const LOOKBACK_MS: i64 = 10_000;
@@ -316,6 +319,16 @@ impl Cursor {
 
     fn is_new(&self, event: &Event) -> bool {
         !self.seen.contains(&Cursor::key(event))
+    }
+
+    /// The events not seen yet, oldest first, now seen.
+    fn take_new(&mut self, events: impl Iterator<Item = Event>) -> Vec<Event> {
+        let mut new: Vec<Event> = events.filter(|e| self.is_new(e)).collect();
+        new.sort_by_key(|e| e.timestamp);
+        for event in &new {
+            self.saw(event);
+        }
+        new
     }
 
     /// Where the next poll starts; forgets what is older than that.
@@ -346,11 +359,7 @@ async fn newest(
     Ok(output
         .events()
         .iter()
-        .map(|e| Event {
-            stream: source.stream.clone(),
-            timestamp: e.timestamp.unwrap_or_default(),
-            message: e.message().unwrap_or_default().to_string(),
-        })
+        .map(|e| Event::new(Some(&source.stream), e.timestamp, e.message()))
         .collect())
 }
 
@@ -374,21 +383,12 @@ async fn newer(
         .collect::<Result<Vec<_>, _>>()
         .await
         .map_err(failed("FilterLogEvents"))?;
-    let mut events: Vec<Event> = pages
-        .iter()
-        .flat_map(|page| page.events())
-        .map(|e| Event {
-            stream: e.log_stream_name().unwrap_or_default().to_string(),
-            timestamp: e.timestamp.unwrap_or_default(),
-            message: e.message().unwrap_or_default().to_string(),
-        })
-        .filter(|e| cursor.is_new(e))
-        .collect();
-    events.sort_by_key(|e| e.timestamp);
-    for event in &events {
-        cursor.saw(event);
-    }
-    Ok(events)
+    Ok(cursor.take_new(
+        pages
+            .iter()
+            .flat_map(|page| page.events())
+            .map(|e| Event::new(e.log_stream_name(), e.timestamp, e.message())),
+    ))
 }
 
 /// Sends events as one batch a source; false when the receiver is gone.
