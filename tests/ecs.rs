@@ -699,3 +699,75 @@ async fn deploy_and_rollback_move_the_service_between_revisions() {
     assert_eq!(lines[0]["context"], "aws");
     assert_eq!(lines[0]["result"], "started");
 }
+
+/// `d` on an ECS service in the console: the field starts on the image it runs, Enter shows
+/// the revision change and the container's new image, `y` registers the new revision and
+/// points the service at it (what the panel says, and what ECS says). moto keeps the old
+/// deployment primary after UpdateService, as ECS can for a moment: the console must wait, not
+/// call it a rollback and revert. The end of a rollout is what moto does not model (the rule
+/// is unit-tested on `judge`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploy_from_the_console_registers_a_revision_and_points_the_service_at_it() {
+    let _moto = common::ecs::exclusive().await;
+    let cluster = format!("tuideploy-{}", std::process::id());
+    seed(&cluster).await;
+    let dokk = Dokk::new();
+    configure(&dokk, &cluster);
+    let service = "gradestats-web-prod";
+    let env: Vec<String> = aws_env().iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let line = dokk.shell_line(&env.join(" ")) + " --context aws";
+    let tmux = common::Tmux::start("ecsdeploy", 170, 45, &line);
+    let timeout = std::time::Duration::from_secs(30);
+    tmux.wait_for(&[service], timeout)
+        .unwrap_or_else(|s| panic!("services not shown:\n{s}"));
+    tmux.send(&["/"]);
+    tmux.send(&["-l", service]);
+    tmux.send(&["Enter"]);
+    tmux.send(&["d"]);
+    let field = tmux
+        .wait_for(&["image: ", "Tab completes"], timeout)
+        .unwrap_or_else(|s| panic!("no image field:\n{s}"));
+    assert!(field.contains("gradestats-web:v3"), "{field}");
+    let image = "891459268445.dkr.ecr.eu-north-1.amazonaws.com/gradestats-web:v5";
+    tmux.send(&["C-u"]);
+    tmux.send(&["-l", image]);
+    tmux.send(&["Enter"]);
+    tmux.wait_for(
+        &[
+            "Deploy gradestats-web-prod?",
+            &format!("{service}:3 → {service} (new)"),
+            "gradestats-web:v5",
+            "y / Enter",
+        ],
+        timeout,
+    )
+    .unwrap_or_else(|s| panic!("no confirm dialog:\n{s}"));
+    tmux.send(&["y"]);
+    tmux.wait_for(
+        &[
+            &format!("registered {service}:4"),
+            &format!("now points at {service}:4"),
+        ],
+        timeout,
+    )
+    .unwrap_or_else(|s| panic!("the deploy did not start:\n{s}"));
+    // moto keeps the old deployment primary: that is ECS not caught up yet, not a rollback.
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    let screen = tmux.capture();
+    assert!(screen.contains("in progress"), "{screen}");
+    assert!(!screen.contains("points back"), "{screen}");
+    let output = ecs_client()
+        .await
+        .describe_services()
+        .cluster(&cluster)
+        .services(service)
+        .send()
+        .await
+        .expect("describe");
+    let live = output.services()[0].task_definition().unwrap_or_default();
+    assert!(
+        live.ends_with(&format!("{service}:4")),
+        "{live}:\n{}",
+        tmux.capture()
+    );
+}

@@ -361,9 +361,14 @@ pub enum Outcome {
 }
 
 /// Where a rollout to `target` stands, from the service as ECS describes it; `None` while it
-/// is still in progress.
-pub fn judge(service: &EcsService, target: &str) -> Option<Outcome> {
+/// is still in progress. `seen` says whether a deployment of `target` has shown up yet: ECS's
+/// reads are eventually consistent, so right after UpdateService the old deployment can still
+/// be the primary one, and that is not a rollback.
+pub fn judge(service: &EcsService, target: &str, seen: bool) -> Option<Outcome> {
     let primary = service.deployments.iter().find(|d| d.status == "PRIMARY")?;
+    if primary.task_definition != target && !seen {
+        return None;
+    }
     if primary.task_definition != target {
         return Some(Outcome::Failed(format!(
             "ECS now deploys {} instead of {target} (the deployment circuit breaker rolled back)",
@@ -398,10 +403,15 @@ pub async fn wait(
 ) -> Result<Outcome, DeployError> {
     let started = std::time::Instant::now();
     let mut definitions = TaskDefinitions::new();
+    let mut seen = false;
     loop {
         let service = describe(aws, cluster, name, &mut definitions).await?;
         progress(&service);
-        if let Some(outcome) = judge(&service, target) {
+        seen |= service
+            .deployments
+            .iter()
+            .any(|d| d.task_definition == target);
+        if let Some(outcome) = judge(&service, target, seen) {
             return Ok(outcome);
         }
         if started.elapsed() >= timeout {
@@ -411,5 +421,52 @@ pub async fn wait(
             )));
         }
         tokio::time::sleep(poll).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::ecs::EcsDeployment;
+
+    fn service(deployments: &[(&str, &str, i32, Option<&str>)]) -> EcsService {
+        let mut service = crate::fixtures::ecs_snapshot().services.expect("services")[0].clone();
+        service.deployments = deployments
+            .iter()
+            .map(|(status, definition, running, state)| EcsDeployment {
+                id: format!("ecs-svc/{definition}"),
+                status: status.to_string(),
+                task_definition: definition.to_string(),
+                desired: 2,
+                running: *running,
+                pending: 2 - running,
+                failed_tasks: 0,
+                rollout_state: state.map(str::to_string),
+                rollout_reason: None,
+                updated_at: None,
+            })
+            .collect();
+        service
+    }
+
+    #[test]
+    fn the_old_primary_right_after_the_update_is_not_a_rollback() {
+        let stale = service(&[("PRIMARY", "web:3", 2, Some("COMPLETED"))]);
+        assert_eq!(judge(&stale, "web:4", false), None, "not seen yet: wait");
+        let rolled_back = service(&[
+            ("PRIMARY", "web:3", 0, Some("IN_PROGRESS")),
+            ("ACTIVE", "web:4", 0, Some("FAILED")),
+        ]);
+        assert!(matches!(
+            judge(&rolled_back, "web:4", true),
+            Some(Outcome::Failed(reason)) if reason.contains("circuit breaker")
+        ));
+        let rolling = service(&[
+            ("PRIMARY", "web:4", 1, Some("IN_PROGRESS")),
+            ("ACTIVE", "web:3", 2, Some("COMPLETED")),
+        ]);
+        assert_eq!(judge(&rolling, "web:4", true), None);
+        let done = service(&[("PRIMARY", "web:4", 2, Some("COMPLETED"))]);
+        assert_eq!(judge(&done, "web:4", true), Some(Outcome::Stable));
     }
 }
