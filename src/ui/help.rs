@@ -101,7 +101,7 @@ fn keys(map: &Keymap) -> Vec<(String, String)> {
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     let theme = &state.theme;
-    let [popup] = Layout::horizontal([Constraint::Length(84.min(area.width))])
+    let [popup] = Layout::horizontal([Constraint::Length(98.min(area.width))])
         .flex(Flex::Center)
         .areas(area);
     let keys = keys(&state.keymap);
