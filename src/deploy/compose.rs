@@ -211,13 +211,17 @@ async fn started(docker: &Docker, id: &str, timeout: Duration) -> Result<(), Str
     }
 }
 
+/// How long the engine gives a replica to stop before it kills it.
+const STOP_SECONDS: i32 = 10;
+
 /// Replaces one replica by a copy running `image`; puts the old one back when the copy does
-/// not start healthy.
+/// not start healthy. `progress` hears each wait as it begins.
 pub async fn replace(
     docker: &Docker,
     container: &str,
     image: &str,
     timeout: Duration,
+    progress: &mut (dyn FnMut(&str) + Send),
 ) -> Result<ReplicaOutcome, DeployError> {
     let old = docker
         .inspect_container(container, None)
@@ -240,7 +244,11 @@ pub async fn replace(
         )
         .await
         .map_err(failed("rename the old container"))?;
-    let stop = StopContainerOptionsBuilder::new().t(10).build();
+    progress(&format!(
+        "  stopping {} (up to {STOP_SECONDS} s; it is down until its successor is healthy)",
+        &old_id[..12.min(old_id.len())]
+    ));
+    let stop = StopContainerOptionsBuilder::new().t(STOP_SECONDS).build();
     if let Err(e) = docker.stop_container(&old_id, Some(stop.clone())).await {
         restore(docker, &old_id, &name).await;
         return Err(failed("stop the old container")(e));
@@ -268,7 +276,14 @@ pub async fn replace(
         let _ = docker.connect_network(network, request).await;
     }
     let result = match docker.start_container(&created, None).await {
-        Ok(()) => started(docker, &created, timeout).await,
+        Ok(()) => {
+            progress(&format!(
+                "  started {}; waiting for it to turn healthy (up to {} s)",
+                &created[..12.min(created.len())],
+                timeout.as_secs()
+            ));
+            started(docker, &created, timeout).await
+        }
         Err(e) => Err(describe(&e)),
     };
     match result {
@@ -316,13 +331,13 @@ pub async fn deploy_service(
     replicas: &[(String, String)],
     image: &str,
     timeout: Duration,
-    mut progress: impl FnMut(&str),
+    mut progress: impl FnMut(&str) + Send,
 ) -> Result<ServiceOutcome, DeployError> {
     let mut moved: Vec<(String, String)> = Vec::new();
     for (id, previous) in replicas {
         let short: String = id.chars().take(12).collect();
         progress(&format!("replacing {short} ({previous} → {image})"));
-        match replace(docker, id, image, timeout).await? {
+        match replace(docker, id, image, timeout, &mut progress).await? {
             ReplicaOutcome::Replaced { new, .. } => {
                 progress(&format!(
                     "{short} replaced by {} and healthy",
@@ -339,7 +354,7 @@ pub async fn deploy_service(
                         "putting {} back on {previous}",
                         &new[..12.min(new.len())]
                     ));
-                    replace(docker, new, previous, timeout).await?;
+                    replace(docker, new, previous, timeout, &mut progress).await?;
                 }
                 return Ok(ServiceOutcome::Reverted { reason });
             }
