@@ -5,7 +5,6 @@ pub mod backend;
 pub mod capacity;
 pub mod cli;
 pub mod config;
-pub mod deploy;
 #[cfg(test)]
 pub mod fixtures;
 pub mod guard;

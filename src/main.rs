@@ -226,7 +226,7 @@ fn cli_progress(json: bool) -> impl FnMut(String) + Send {
     }
 }
 
-fn rollout_exit(result: Result<bool, dokk::deploy::DeployError>) -> ExitCode {
+fn rollout_exit(result: Result<bool, dokk::backend::deploy::DeployError>) -> ExitCode {
     let (code, message) = dokk::cli::rollout_exit_code(result);
     if let Some(message) = message {
         eprintln!("dokk: {message}");

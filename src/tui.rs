@@ -22,11 +22,11 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::app::{self, Dialog, Effect, Msg, RolloutEvent, State};
+use crate::backend::deploy::{self, Request};
 use crate::backend::logs::{self, LogWindow};
 use crate::backend::session;
 use crate::backend::{self, Watch};
 use crate::config::{Config, Target, Theme, user_theme_dir};
-use crate::deploy::{self, Request};
 use crate::logs::LogEvent;
 
 type Term = Terminal<CrosstermBackend<Stdout>>;
@@ -359,6 +359,7 @@ impl Console {
             }
             Effect::SwitchCluster(cluster) => {
                 let mut context = state.context.clone();
+                // Only an ECS target has clusters (`:cluster` elsewhere is refused in `update`).
                 if let Target::Ecs(target) = &mut context.target {
                     target.cluster = Some(cluster.clone());
                 }

@@ -426,7 +426,7 @@ async fn rollout_client(responses: Vec<String>) -> (Aws, aws_smithy_mocks::Rule)
 
 #[tokio::test]
 async fn a_rollout_is_followed_until_ecs_calls_it_completed() {
-    use dokk::deploy::ecs::{Outcome, wait};
+    use dokk::backend::deploy::ecs::{Outcome, wait};
     let (aws, describe) = rollout_client(vec![
         rollout(
             "web-prod:9",
@@ -467,7 +467,7 @@ async fn a_rollout_is_followed_until_ecs_calls_it_completed() {
 
 #[tokio::test]
 async fn a_failed_rollout_and_a_circuit_breaker_rollback_are_failures_with_the_reason() {
-    use dokk::deploy::ecs::{Outcome, wait};
+    use dokk::backend::deploy::ecs::{Outcome, wait};
     let failed = "ECS deployment circuit breaker: tasks failed to start.";
     let (aws, _) = rollout_client(vec![
         rollout("web-prod:9", "IN_PROGRESS", "in progress", 0),

@@ -5,12 +5,12 @@ use crossterm::event::{KeyCode, KeyEvent};
 
 use super::keys::move_in;
 use super::{Effect, State, View};
+use crate::backend::deploy::Request;
 use crate::backend::ecs::logs::sources;
 use crate::backend::ecs::{ClusterData, EcsService, EcsTask};
 use crate::backend::logs::LogScope;
 use crate::backend::session::SessionScope;
 use crate::config::Action;
-use crate::deploy::Request;
 
 #[derive(Debug, Default)]
 pub struct EcsConsole {

@@ -6,7 +6,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::{Effect, State};
-use crate::deploy::Request;
+use crate::backend::deploy::Request;
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ImageField {

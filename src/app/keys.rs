@@ -7,10 +7,10 @@ use crossterm::event::{
 use ratatui::layout::Position;
 
 use super::{DisplayRow, Effect, Prompt, SortColumn, State, View, display_rows};
+use crate::backend::deploy::Request;
 use crate::backend::logs::LogScope;
 use crate::backend::session::SessionScope;
 use crate::config::Action;
-use crate::deploy::Request;
 
 const PAGE: usize = 10;
 
@@ -363,18 +363,24 @@ fn run_command(state: &mut State, command: &str) -> Vec<Effect> {
             state.flash(format!("unknown context `{name}`; known: {list}"), true);
         }
         ("theme", name) if !name.is_empty() => return vec![Effect::LoadTheme(name.to_string())],
-        ("cluster", "") => match &state.ecs {
-            Some(ecs) => state.flash(
-                format!("cluster {} · `:cluster NAME` switches", ecs.data.cluster),
-                false,
-            ),
-            None => state.flash("clusters are for ECS contexts; this one is Docker", true),
-        },
-        ("cluster", name) if state.ecs.is_some() => {
-            return vec![Effect::SwitchCluster(name.to_string())];
+        // The one platform question of the commands: these three are an ECS cluster's.
+        ("cluster" | "nodes" | "no" | "services" | "svc", _) if state.ecs.is_none() => {
+            let kind = format!("{:?}", state.context.target.kind()).to_lowercase();
+            state.flash(
+                format!(
+                    ":{verb} is for ECS contexts; `{}` is a {kind} one",
+                    state.context.name
+                ),
+                true,
+            );
         }
-        ("cluster", _) => state.flash("clusters are for ECS contexts; this one is Docker", true),
-        ("nodes" | "no", _) if state.ecs.is_some() => state.view = View::EcsNodes,
+        ("cluster", "") => {
+            let cluster = state.ecs.as_ref().map_or("", |e| e.data.cluster.as_str());
+            let text = format!("cluster {cluster} · `:cluster NAME` switches");
+            state.flash(text, false);
+        }
+        ("cluster", name) => return vec![Effect::SwitchCluster(name.to_string())],
+        ("nodes" | "no", _) => state.view = View::EcsNodes,
         ("capacity" | "cap", _) => state.view = View::Capacity,
         ("scale", "") => {
             state.capacity_scale.clear();
@@ -393,7 +399,7 @@ fn run_command(state: &mut State, command: &str) -> Vec<Effect> {
                 Err(message) => state.flash(message, true),
             }
         }
-        ("services" | "svc", _) if state.ecs.is_some() => state.view = View::EcsServices,
+        ("services" | "svc", _) => state.view = View::EcsServices,
         ("sort", column) => match column.split_whitespace().collect::<Vec<_>>().as_slice() {
             [name, rest @ ..] if SortColumn::parse(name).is_some() => {
                 if let Some(column) = SortColumn::parse(name) {

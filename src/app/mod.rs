@@ -81,9 +81,9 @@ pub enum Effect {
     SwitchCluster(String),
     /// Work out a deploy or rollback (service: ECS name or Compose `project/service`) and
     /// ask. Goes through the read-only guard, in the rollout engine.
-    Plan(crate::deploy::Request),
+    Plan(crate::backend::deploy::Request),
     /// Make the confirmed change, following it to stable or failed.
-    Apply(crate::deploy::Request),
+    Apply(crate::backend::deploy::Request),
     /// Find the images a deploy of the service could go to (for Tab in the image field).
     ListImages {
         service: String,
@@ -242,6 +242,8 @@ impl State {
         self
     }
 
+    /// The console's one question about the platform: which views' state it keeps. Every
+    /// ECS view finds its state in `ecs`; the Docker fleet's is the rest of `State`.
     fn start_on_platform(&mut self) {
         self.ecs = match self.context.target {
             Target::Docker(_) => None,
@@ -252,10 +254,9 @@ impl State {
 
     /// The view to go back to from the top: the fleet, or an ECS cluster's services.
     pub fn home(&self) -> View {
-        if self.ecs.is_some() {
-            View::EcsServices
-        } else {
-            View::Fleet
+        match self.ecs {
+            Some(_) => View::EcsServices,
+            None => View::Fleet,
         }
     }
 

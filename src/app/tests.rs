@@ -465,3 +465,20 @@ fn a_remapped_key_acts_in_the_fleet_and_ecs_lists_page_like_the_fleet() {
     );
     assert_eq!(ecs.ecs.as_ref().map(|e| e.selected), Some(0));
 }
+
+#[test]
+fn ecs_commands_on_a_docker_context_say_whose_they_are() {
+    let mut state = state_with(Some(evergreen()));
+    for command in ["nodes", "cluster", "services", "cluster prod"] {
+        key(&mut state, KeyCode::Char(':'));
+        type_text(&mut state, command);
+        let effects = key(&mut state, KeyCode::Enter);
+        assert!(effects.is_empty(), "{command}: {effects:?}");
+        assert_eq!(state.view, View::Fleet, "{command}");
+        let flash = state.flash.as_ref().expect("said");
+        assert!(
+            flash.error && flash.text.contains("is for ECS contexts"),
+            "{command}: {flash:?}"
+        );
+    }
+}

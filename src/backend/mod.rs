@@ -1,9 +1,10 @@
-//! Data sources, and the one boundary the console, the CLI, capacity and deploy call them
-//! through: `watch` a context, `logs` of a scope, a `session` for a scope (revisions, plans
-//! and rollouts are `crate::deploy`'s, on the same backends). Each source runs as its own
-//! task and sends owned events on a channel; none of them touches the UI. A context's
-//! platform is matched in these entry points, not by their callers.
+//! Data sources, and the one boundary the console, the CLI and capacity call them through:
+//! `watch` a context, `logs` of a scope, a `session` for a scope, and `deploy` (revisions,
+//! plan a change, apply a plan with progress). Each source runs as its own task and sends
+//! owned events on a channel; none of them touches the UI. A context's platform is matched
+//! in these entry points, not by their callers.
 
+pub mod deploy;
 pub mod docker;
 pub mod ecs;
 pub mod logs;

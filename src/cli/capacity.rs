@@ -42,6 +42,8 @@ pub async fn run_capacity(
         .map(|s| capacity::parse_scale(s))
         .collect::<Result<Vec<_>, _>>()
         .map_err(CapacityError::Usage)?;
+    // A cluster's room (nodes, placement) and a host's (one engine, its peak) are reports
+    // from different data; `capacity` computes each.
     let report = match &context.target {
         Target::Ecs(target) => {
             let data = super::load_cluster(target)

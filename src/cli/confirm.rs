@@ -2,7 +2,7 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use crate::deploy::DeployError;
+use crate::backend::deploy::DeployError;
 
 /// Asks on the terminal, showing what changes; refuses when there is no terminal and no
 /// `--yes`.

@@ -6,8 +6,8 @@
 use std::io::Write;
 
 use super::confirm::confirm;
+use crate::backend::deploy::{self, DeployError, Follow, Request};
 use crate::config::Context;
-use crate::deploy::{self, DeployError, Follow, Request};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct HistoryArgs {

@@ -33,6 +33,7 @@ fn guard(context: &Context) -> Guard {
 }
 
 fn target(context: &Context, what: &str) -> Result<crate::config::EcsTarget, SessionCliError> {
+    // `dokk exec` and `dokk ssm` are ECS's commands (a Docker shell is `s` in the console).
     match &context.target {
         Target::Ecs(target) => Ok(target.clone()),
         Target::Docker(_) => Err(SessionCliError::Refused(format!(

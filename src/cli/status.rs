@@ -89,6 +89,7 @@ impl From<&Service> for ServiceJson {
 /// `dokk status`: the fleet or the cluster once, as a table or JSON. A pipe closed early
 /// (`dokk status | head`) is not an error.
 pub async fn run_status(context: &Context, json: bool, out: &mut impl Write) -> anyhow::Result<()> {
+    // A fleet and a cluster are told differently (their JSON too): each has its printer.
     let printed = match &context.target {
         Target::Docker(docker) => {
             let snapshot = load_fleet(&docker.host)

@@ -15,6 +15,7 @@ use crate::config::Target;
 
 /// The report for what is on screen now, or why there is none.
 pub fn report(state: &State) -> Result<Report, String> {
+    // Each platform's report comes from its own data (as `dokk capacity` does).
     match (&state.context.target, &state.ecs, &state.snapshot) {
         (Target::Ecs(_), Some(ecs), _) if ecs.data.updated_at.is_some() => {
             capacity::ecs(&ecs.data, &state.capacity_scale)

@@ -18,6 +18,7 @@ pub fn render_header(frame: &mut Frame, area: Rect, state: &State, ecs: &EcsCons
     let theme = &state.theme;
     let data = &ecs.data;
     let sep = || Span::styled(" │ ", Style::new().fg(theme.border.0));
+    // The ECS header names the target's region and profile.
     let target = match &state.context.target {
         Target::Ecs(target) => target.clone(),
         Target::Docker(_) => EcsTarget::default(),

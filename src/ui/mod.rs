@@ -32,6 +32,7 @@ pub fn draw(frame: &mut Frame, state: &State) {
         Constraint::Length(1),
     ])
     .areas(area);
+    // The render's one platform question: whose header (the views below are per platform).
     match &state.ecs {
         Some(ecs) => ecs::render_header(frame, header_area, state, ecs),
         None => header::render(frame, header_area, state),
