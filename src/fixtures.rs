@@ -394,6 +394,7 @@ pub fn ecs_snapshot() -> crate::backend::ecs::EcsSnapshot {
                 rollout_state: Some("COMPLETED".into()),
                 rollout_reason: None,
                 updated_at: at(30),
+                created_at: at(30),
             }],
             events: vec![EcsEvent {
                 at: at(30),
@@ -417,6 +418,7 @@ pub fn ecs_snapshot() -> crate::backend::ecs::EcsSnapshot {
             rollout_state: Some("IN_PROGRESS".into()),
             rollout_reason: Some("ECS deployment ecs-svc/2 in progress.".into()),
             updated_at: at(1),
+            created_at: at(1),
         },
     );
     web.deployments[1].status = "ACTIVE".into();

@@ -711,6 +711,9 @@ async fn deploy_from_the_console_registers_a_revision_and_points_the_service_at_
     let _moto = common::ecs::exclusive().await;
     let cluster = format!("tuideploy-{}", std::process::id());
     seed(&cluster).await;
+    // The seeded deployment must be older than dokk's clock-skew allowance (2 s), as a live
+    // one on a real cluster is: dokk tells ECS's stale view from a rollback by it.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
     let dokk = Dokk::new();
     configure(&dokk, &cluster);
     let service = "gradestats-web-prod";

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use aws_sdk_ecs::types::TaskDefinition;
+use chrono::{DateTime, Utc};
 
 use super::{ContainerRevision, DeployError, Revision};
 use crate::backend::ecs::{
@@ -361,12 +362,19 @@ pub enum Outcome {
 }
 
 /// Where a rollout to `target` stands, from the service as ECS describes it; `None` while it
-/// is still in progress. `seen` says whether a deployment of `target` has shown up yet: ECS's
-/// reads are eventually consistent, so right after UpdateService the old deployment can still
-/// be the primary one, and that is not a rollback.
-pub fn judge(service: &EcsService, target: &str, seen: bool) -> Option<Outcome> {
+/// is still in progress. ECS's reads are eventually consistent: right after UpdateService the
+/// old primary deployment can still be described. One created before `updated` (the time of
+/// the UpdateService, two seconds' clock skew allowed) while no deployment of `target` has
+/// been `seen` is that, not a rollback; a rollback's deployment is created after it.
+pub fn judge(
+    service: &EcsService,
+    target: &str,
+    seen: bool,
+    updated: DateTime<Utc>,
+) -> Option<Outcome> {
     let primary = service.deployments.iter().find(|d| d.status == "PRIMARY")?;
-    if primary.task_definition != target && !seen {
+    let stale = |created: DateTime<Utc>| created < updated - chrono::Duration::seconds(2);
+    if primary.task_definition != target && !seen && primary.created_at.is_some_and(stale) {
         return None;
     }
     if primary.task_definition != target {
@@ -404,6 +412,7 @@ pub async fn wait(
     let started = std::time::Instant::now();
     let mut definitions = TaskDefinitions::new();
     let mut seen = false;
+    let updated = Utc::now();
     loop {
         let service = describe(aws, cluster, name, &mut definitions).await?;
         progress(&service);
@@ -411,7 +420,7 @@ pub async fn wait(
             .deployments
             .iter()
             .any(|d| d.task_definition == target);
-        if let Some(outcome) = judge(&service, target, seen) {
+        if let Some(outcome) = judge(&service, target, seen, updated) {
             return Ok(outcome);
         }
         if started.elapsed() >= timeout {
@@ -429,7 +438,10 @@ mod tests {
     use super::*;
     use crate::backend::ecs::EcsDeployment;
 
-    fn service(deployments: &[(&str, &str, i32, Option<&str>)]) -> EcsService {
+    fn service(
+        deployments: &[(&str, &str, i32, Option<&str>)],
+        created: DateTime<Utc>,
+    ) -> EcsService {
         let mut service = crate::fixtures::ecs_snapshot().services.expect("services")[0].clone();
         service.deployments = deployments
             .iter()
@@ -444,6 +456,7 @@ mod tests {
                 rollout_state: state.map(str::to_string),
                 rollout_reason: None,
                 updated_at: None,
+                created_at: Some(created),
             })
             .collect();
         service
@@ -451,22 +464,43 @@ mod tests {
 
     #[test]
     fn the_old_primary_right_after_the_update_is_not_a_rollback() {
-        let stale = service(&[("PRIMARY", "web:3", 2, Some("COMPLETED"))]);
-        assert_eq!(judge(&stale, "web:4", false), None, "not seen yet: wait");
-        let rolled_back = service(&[
-            ("PRIMARY", "web:3", 0, Some("IN_PROGRESS")),
-            ("ACTIVE", "web:4", 0, Some("FAILED")),
-        ]);
+        let updated = Utc::now();
+        let before = updated - chrono::Duration::hours(1);
+        let after = updated + chrono::Duration::seconds(40);
+        let stale = service(&[("PRIMARY", "web:3", 2, Some("COMPLETED"))], before);
+        assert_eq!(
+            judge(&stale, "web:4", false, updated),
+            None,
+            "the old deployment, not seen ours yet: wait"
+        );
+        let rollback = service(&[("PRIMARY", "web:3", 1, Some("IN_PROGRESS"))], after);
+        assert!(
+            matches!(
+                judge(&rollback, "web:4", false, updated),
+                Some(Outcome::Failed(reason)) if reason.contains("circuit breaker")
+            ),
+            "a primary created after the update is ECS going back"
+        );
+        let rolled_back = service(
+            &[
+                ("PRIMARY", "web:3", 0, Some("IN_PROGRESS")),
+                ("ACTIVE", "web:4", 0, Some("FAILED")),
+            ],
+            before,
+        );
         assert!(matches!(
-            judge(&rolled_back, "web:4", true),
+            judge(&rolled_back, "web:4", true, updated),
             Some(Outcome::Failed(reason)) if reason.contains("circuit breaker")
         ));
-        let rolling = service(&[
-            ("PRIMARY", "web:4", 1, Some("IN_PROGRESS")),
-            ("ACTIVE", "web:3", 2, Some("COMPLETED")),
-        ]);
-        assert_eq!(judge(&rolling, "web:4", true), None);
-        let done = service(&[("PRIMARY", "web:4", 2, Some("COMPLETED"))]);
-        assert_eq!(judge(&done, "web:4", true), Some(Outcome::Stable));
+        let rolling = service(
+            &[
+                ("PRIMARY", "web:4", 1, Some("IN_PROGRESS")),
+                ("ACTIVE", "web:3", 2, Some("COMPLETED")),
+            ],
+            after,
+        );
+        assert_eq!(judge(&rolling, "web:4", true, updated), None);
+        let done = service(&[("PRIMARY", "web:4", 2, Some("COMPLETED"))], after);
+        assert_eq!(judge(&done, "web:4", true, updated), Some(Outcome::Stable));
     }
 }

@@ -25,6 +25,7 @@ pub struct EcsDeployment {
     pub rollout_state: Option<String>,
     pub rollout_reason: Option<String>,
     pub updated_at: Option<DateTime<Utc>>,
+    pub created_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -203,6 +204,7 @@ pub fn service(s: &aws_sdk_ecs::types::Service, definition: Option<&TaskDefiniti
                 rollout_state: d.rollout_state().map(|r| r.as_str().to_string()),
                 rollout_reason: d.rollout_state_reason().map(str::to_string),
                 updated_at: d.updated_at().and_then(to_chrono),
+                created_at: d.created_at().and_then(to_chrono),
             })
             .collect(),
         events: s
