@@ -18,6 +18,10 @@ pub struct ImageField {
     pub candidates: Vec<String>,
     /// The candidates matching what is typed, after a Tab that left a choice.
     pub matches: Vec<String>,
+    /// Tab came before the candidates did: complete when they arrive.
+    pub tab_pending: bool,
+    /// The candidates have arrived (there may be none).
+    pub listed: bool,
 }
 
 impl ImageField {
@@ -112,6 +116,10 @@ pub fn open(state: &mut State, service: String, image: String) -> Vec<Effect> {
 pub fn on_candidates(state: &mut State, service: &str, images: Vec<String>) {
     if let Some(field) = state.image_field.as_mut().filter(|f| f.service == service) {
         field.candidates = images;
+        field.listed = true;
+        if std::mem::take(&mut field.tab_pending) {
+            field.complete();
+        }
     }
 }
 
@@ -122,6 +130,7 @@ pub fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
     if key.code != KeyCode::Tab {
         field.matches.clear();
+        field.tab_pending = false;
     }
     match key.code {
         KeyCode::Esc => {
@@ -141,6 +150,7 @@ pub fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
                 container: None,
             })];
         }
+        KeyCode::Tab if !field.listed => field.tab_pending = true,
         KeyCode::Tab => field.complete(),
         KeyCode::Char('u') if ctrl => field.delete_back_to(0),
         KeyCode::Char('w') if ctrl => {
@@ -262,6 +272,19 @@ mod tests {
         assert_eq!(field(&state), ("web:v2", 6));
         typed(&mut state, &[key(KeyCode::Esc)]);
         assert!(state.image_field.is_none());
+    }
+
+    #[test]
+    fn a_tab_before_the_images_arrive_completes_when_they_do() {
+        let mut state = crate::fixtures::state_with(None);
+        open(&mut state, "shop/web".into(), "web:v1".into());
+        typed(
+            &mut state,
+            &[ctrl('u'), key(KeyCode::Char('d')), key(KeyCode::Tab)],
+        );
+        assert_eq!(field(&state), ("d", 1), "nothing to complete from yet");
+        on_candidates(&mut state, "shop/web", vec!["db:1".into(), "web:v1".into()]);
+        assert_eq!(field(&state), ("db:1", 4));
     }
 
     #[test]

@@ -105,7 +105,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         .flex(Flex::Center)
         .areas(area);
     let keys = keys(&state.keymap);
-    let [popup] = Layout::vertical([Constraint::Length((keys.len() as u16 + 4).min(area.height))])
+    let [popup] = Layout::vertical([Constraint::Length((keys.len() as u16 + 2).min(area.height))])
         .flex(Flex::Center)
         .areas(popup);
     let width = keys
@@ -114,7 +114,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         .max()
         .unwrap_or(0)
         .max(15);
-    let mut lines: Vec<Line> = keys
+    let lines: Vec<Line> = keys
         .into_iter()
         .map(|(key, what)| {
             Line::from(vec![
@@ -126,16 +126,16 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
             ])
         })
         .collect();
-    lines.push(Line::raw(""));
-    lines.push(Line::styled(
-        " any key closes this help · [keys] in config.toml moves keys",
-        muted(theme),
-    ));
+
     frame.render_widget(Clear, popup);
     frame.render_widget(
         Paragraph::new(lines)
             .style(base(theme))
-            .block(block(theme, " keys ")),
+            // On the border, so a short terminal that cuts rows still says how to leave.
+            .block(block(theme, " keys ").title_bottom(Line::styled(
+                " any key closes this help · [keys] in config.toml moves keys ",
+                muted(theme),
+            ))),
         popup,
     );
 }
