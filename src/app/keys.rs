@@ -46,7 +46,12 @@ pub fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
             state.input.clear();
         }
         Some(Action::Capacity) if lists => state.view = View::Capacity,
-        Some(Action::Filter) if matches!(state.view, View::Fleet | View::EcsServices) => {
+        Some(Action::Filter)
+            if matches!(
+                state.view,
+                View::Fleet | View::EcsServices | View::SwarmServices
+            ) =>
+        {
             state.prompt = Some(Prompt::Filter);
             state.input = state.filter.clone();
         }
@@ -58,6 +63,9 @@ pub fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
                 View::EcsServices => super::ecs::on_services_key(state, key),
                 View::EcsService(name) => super::ecs::on_service_key(state, &name, key),
                 View::EcsNodes => super::ecs::on_nodes_key(state, key),
+                View::SwarmServices => super::swarm::on_services_key(state, key),
+                View::SwarmService(id) => super::swarm::on_service_key(state, &id, key),
+                View::SwarmNodes => super::swarm::on_nodes_key(state, key),
                 View::Capacity => {
                     if matches!(
                         key.code,
@@ -365,7 +373,7 @@ fn run_command(state: &mut State, command: &str) -> Vec<Effect> {
         ("theme", name) if !name.is_empty() => return vec![Effect::LoadTheme(name.to_string())],
         // The one platform question of the commands: these three are an ECS cluster's.
         ("cluster" | "nodes" | "no" | "services" | "svc", _) if state.ecs.is_none() => {
-            let kind = format!("{:?}", state.context.target.kind()).to_lowercase();
+            let kind = state.context.target.kind().label();
             state.flash(
                 format!(
                     ":{verb} is for ECS contexts; `{}` is a {kind} one",

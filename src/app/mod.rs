@@ -8,6 +8,7 @@ mod keys;
 mod log_keys;
 mod logs;
 mod rollout;
+mod swarm;
 mod table;
 
 pub use ecs::EcsConsole;
@@ -15,6 +16,7 @@ pub use history::History;
 pub use image_field::ImageField;
 pub use logs::LogView;
 pub use rollout::{Dialog, Rollout, RolloutEvent};
+pub use swarm::SwarmConsole;
 pub use table::{DisplayRow, SortColumn, display_rows, matches_filter, on_screen, ordered_rows};
 
 use std::cell::Cell;
@@ -106,6 +108,12 @@ pub enum View {
     EcsService(String),
     /// An ECS cluster's container instances.
     EcsNodes,
+    /// A swarm's services, by stack.
+    SwarmServices,
+    /// One swarm service (by id): its tasks on their nodes, its update config and status.
+    SwarmService(String),
+    /// A swarm's nodes: role, state, reserved against capacity, usage.
+    SwarmNodes,
     /// Capacity: allocated, used, headroom, and the `:scale` what-if.
     Capacity,
 }
@@ -171,6 +179,8 @@ pub struct State {
     pub layout: TableLayout,
     /// The ECS views' state, when the context is an ECS one.
     pub ecs: Option<EcsConsole>,
+    /// The Swarm views' state, when the context is a Swarm one.
+    pub swarm: Option<SwarmConsole>,
     /// The what-if of the capacity view (`:scale SERVICE=N ...`).
     pub capacity_scale: Vec<(String, u32)>,
     /// The whole fleet's used CPU and memory over the last samples: the peak in the window.
@@ -226,6 +236,7 @@ impl State {
             now: Utc::now(),
             layout: TableLayout::default(),
             ecs: None,
+            swarm: None,
             capacity_scale: Vec::new(),
             fleet_history: History::default(),
             keymap: crate::config::Keymap::default(),
@@ -245,18 +256,20 @@ impl State {
     /// The console's one question about the platform: which views' state it keeps. Every
     /// ECS view finds its state in `ecs`; the Docker fleet's is the rest of `State`.
     fn start_on_platform(&mut self) {
-        self.ecs = match self.context.target {
-            Target::Docker(_) => None,
-            Target::Ecs(_) => Some(EcsConsole::default()),
+        (self.ecs, self.swarm) = match self.context.target {
+            Target::Docker(_) => (None, None),
+            Target::Ecs(_) => (Some(EcsConsole::default()), None),
+            Target::Swarm(_) => (None, Some(SwarmConsole::default())),
         };
         self.view = self.home();
     }
 
     /// The view to go back to from the top: the fleet, or an ECS cluster's services.
     pub fn home(&self) -> View {
-        match self.ecs {
-            Some(_) => View::EcsServices,
-            None => View::Fleet,
+        match (&self.ecs, &self.swarm) {
+            (Some(_), _) => View::EcsServices,
+            (_, Some(_)) => View::SwarmServices,
+            _ => View::Fleet,
         }
     }
 
@@ -306,6 +319,9 @@ impl State {
         self.selected = self.selected.min(self.rows.len().saturating_sub(1));
         if let Some(ecs) = self.ecs.as_mut() {
             ecs.refresh_rows(&self.filter);
+        }
+        if let Some(swarm) = self.swarm.as_mut() {
+            swarm.refresh_rows(&self.filter);
         }
     }
 
@@ -405,6 +421,21 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 ecs.data.apply(*snapshot, state.now);
                 ecs.refresh_rows(&state.filter);
                 state.received_at = Some(state.now);
+            }
+            Vec::new()
+        }
+        Msg::Backend(BackendEvent::Swarm(snapshot), at) => {
+            state.now = at.max(state.now);
+            if let Some(swarm) = state.swarm.as_mut() {
+                swarm.apply(*snapshot, state.now);
+                swarm.refresh_rows(&state.filter);
+                state.received_at = Some(state.now);
+            }
+            Vec::new()
+        }
+        Msg::Backend(BackendEvent::SwarmUsage(usage), _) => {
+            if let Some(swarm) = state.swarm.as_mut() {
+                swarm.usage = *usage;
             }
             Vec::new()
         }

@@ -8,6 +8,7 @@ use tokio::task::JoinHandle;
 
 use super::docker::{self, logs::LogRequest};
 use super::ecs::{self, Aws, Refresher, Section, cluster_name};
+use super::swarm;
 use crate::config::Target;
 use crate::logs::LogEvent;
 use crate::model::{find_service, group_services};
@@ -19,6 +20,8 @@ pub enum LogScope {
     Containers(Vec<(String, String)>),
     /// ECS: the CloudWatch streams of a service's tasks.
     Streams(Vec<ecs::logs::LogSource>),
+    /// Swarm: a service's tasks, read through the manager.
+    Tasks(Vec<swarm::logs::TaskSource>),
 }
 
 /// How much to read.
@@ -40,6 +43,8 @@ pub struct LogQuery<'a> {
     pub task: Option<&'a str>,
     /// Only this container (Docker: id prefix or name; ECS: the container's name).
     pub container: Option<&'a str>,
+    /// Swarm: the tasks already shut down too.
+    pub all_tasks: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +62,7 @@ pub async fn find(target: &Target, query: LogQuery<'_>) -> Result<LogScope, Logs
     match target {
         Target::Docker(docker) => find_containers(&docker.host, query).await,
         Target::Ecs(target) => find_streams(target, query).await,
+        Target::Swarm(target) => find_tasks(&target.host, query).await,
     }
 }
 
@@ -92,8 +98,19 @@ pub fn open(
                 let tail = window.tail.unwrap_or(10_000);
                 ecs::logs::stream_logs(aws, sources, tail, window.since, window.follow, tx).await;
             }
+            (Target::Swarm(target), LogScope::Tasks(sources)) => {
+                match swarm::Engine::connect(&target.host).await {
+                    Ok(engine) => swarm::logs::stream_logs(engine, sources, window, tx).await,
+                    Err(error) => {
+                        let _ = tx.send(LogEvent::Error(error.to_string())).await;
+                    }
+                }
+            }
             (target, scope) => {
-                let message = format!("{scope:?} cannot be read on a {:?} context", target.kind());
+                let message = format!(
+                    "{scope:?} cannot be read on a {} context",
+                    target.kind().label()
+                );
                 let _ = tx.send(LogEvent::Error(message)).await;
             }
         }
@@ -126,6 +143,38 @@ async fn find_containers(host: &str, query: LogQuery<'_>) -> Result<LogScope, Lo
         )));
     }
     Ok(LogScope::Containers(sources))
+}
+
+async fn find_tasks(manager: &str, query: LogQuery<'_>) -> Result<LogScope, LogsError> {
+    let engine = |e: swarm::EngineError| {
+        let hint = swarm::hint(&e);
+        LogsError::Engine(format!("{e}\n{hint}").trim_end().to_string())
+    };
+    let manager = swarm::Engine::connect(manager).await.map_err(engine)?;
+    let state = swarm::load(&manager).await.map_err(engine)?;
+    let Some(service) = state.find_service(query.service) else {
+        let known: Vec<&str> = state.services.iter().map(|s| s.name.as_str()).collect();
+        return Err(LogsError::Usage(format!(
+            "no service `{}` on the swarm; services: {}",
+            query.service,
+            known.join(", ")
+        )));
+    };
+    let sources: Vec<_> = swarm::logs::sources(&state, service, query.all_tasks)
+        .into_iter()
+        .filter(|s| query.task.is_none_or(|id| s.task.starts_with(id)))
+        .collect();
+    if sources.is_empty() {
+        return Err(LogsError::Usage(match query.task {
+            Some(id) => format!("{} has no task `{id}`", service.name),
+            None if query.all_tasks => format!("{} has no tasks", service.name),
+            None => format!(
+                "{} has no running tasks (--all-tasks reads the shut-down ones)",
+                service.name
+            ),
+        }));
+    }
+    Ok(LogScope::Tasks(sources))
 }
 
 async fn find_streams(

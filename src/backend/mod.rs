@@ -9,6 +9,7 @@ pub mod docker;
 pub mod ecs;
 pub mod logs;
 pub mod session;
+pub mod swarm;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -24,6 +25,8 @@ pub enum BackendEvent {
     Connection(ConnectionState),
     Snapshot(Box<FleetSnapshot>),
     Ecs(Box<ecs::EcsSnapshot>),
+    Swarm(Box<swarm::SwarmSnapshot>),
+    SwarmUsage(Box<swarm::SwarmUsage>),
 }
 
 /// Tells the watcher which containers are on screen (they are sampled more often).
@@ -43,6 +46,9 @@ pub fn watch(context: &Context) -> Watch {
     let (on_screen, on_screen_rx) = latest::channel(None);
     let task = match &context.target {
         Target::Ecs(target) => ecs::spawn_ecs_watcher(target.clone(), context.refresh, events_tx),
+        Target::Swarm(target) => {
+            swarm::spawn_swarm_watcher(target.clone(), context.refresh, events_tx)
+        }
         Target::Docker(target) => {
             let sampling =
                 docker::SamplingOptions::for_host(&target.host).with_on_screen(on_screen_rx);

@@ -28,6 +28,12 @@ pub enum SessionScope {
     },
     /// SSM: a shell on a node.
     Node(Box<EcsNode>),
+    /// Swarm: a task's container, through its node's own engine.
+    SwarmTask {
+        node: String,
+        container: String,
+        name: String,
+    },
 }
 
 impl SessionScope {
@@ -36,14 +42,17 @@ impl SessionScope {
             SessionScope::Container { .. } => "a container shell",
             SessionScope::Task { .. } => "ECS Exec",
             SessionScope::Node(_) => "an SSM session",
+            SessionScope::SwarmTask { .. } => "a task shell",
         }
     }
 
     fn mutation(&self) -> Mutation {
         match self {
-            SessionScope::Container { name, .. } => Mutation::Exec {
-                container: name.clone(),
-            },
+            SessionScope::Container { name, .. } | SessionScope::SwarmTask { name, .. } => {
+                Mutation::Exec {
+                    container: name.clone(),
+                }
+            }
             SessionScope::Task {
                 service,
                 task,
@@ -114,18 +123,29 @@ pub async fn prepare(
             let client = docker::connect(&target.host)
                 .await
                 .map_err(|e| OpenError::Failed(e.to_string()))?;
-            let (host, shells) = (target.host.clone(), shells.to_vec());
-            let title = format!("the shell in {name}");
-            let run = async move {
-                docker::exec::run_shell(&client, &host, &id, &name, &shells)
-                    .await
-                    .map_err(|e| e.to_string())
+            Ok(container_shell(client, &target.host, id, name, shells))
+        }
+        (
+            Target::Swarm(target),
+            SessionScope::SwarmTask {
+                node,
+                container,
+                name,
+            },
+        ) => {
+            let Some(host) = target.node_engine(&node) else {
+                return Err(OpenError::Refused(format!(
+                    "dokk does not know how to reach {node}'s engine, where {name} runs: add \
+                     `{node} = \"ssh://…\"` under [contexts.{}.nodes], or a node_host template",
+                    context.name
+                )));
             };
-            Ok(Session {
-                title,
-                raw: true,
-                run: Box::pin(run),
-            })
+            let client = docker::connect(&host).await.map_err(|e| {
+                OpenError::Failed(format!(
+                    "{name} runs on {node}, which dokk cannot reach: {e}"
+                ))
+            })?;
+            Ok(container_shell(client, &host, container, name, shells))
         }
         (
             Target::Ecs(target),
@@ -155,10 +175,32 @@ pub async fn prepare(
             Ok(plugin_session(title, aws, plugin, call))
         }
         (target, scope) => Err(OpenError::Refused(format!(
-            "{} cannot be opened on a {:?} context",
+            "{} cannot be opened on a {} context",
             scope.what(),
-            target.kind()
+            target.kind().label()
         ))),
+    }
+}
+
+/// A shell in a container of the engine `client` speaks to (dokk forwards the bytes).
+fn container_shell(
+    client: bollard::Docker,
+    host: &str,
+    id: String,
+    name: String,
+    shells: &[String],
+) -> Session {
+    let (host, shells) = (host.to_string(), shells.to_vec());
+    let title = format!("the shell in {name}");
+    let run = async move {
+        docker::exec::run_shell(&client, &host, &id, &name, &shells)
+            .await
+            .map_err(|e| e.to_string())
+    };
+    Session {
+        title,
+        raw: true,
+        run: Box::pin(run),
     }
 }
 

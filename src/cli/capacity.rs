@@ -45,6 +45,16 @@ pub async fn run_capacity(
     // A cluster's room (nodes, placement) and a host's (one engine, its peak) are reports
     // from different data; `capacity` computes each.
     let report = match &context.target {
+        Target::Swarm(target) => {
+            let (state, usage) = super::load_swarm(target)
+                .await
+                .map_err(|e| CapacityError::Failed(e.to_string()))?;
+            let report = super::swarm_capacity(context, &state, &usage, &scale)
+                .map_err(CapacityError::Usage)?;
+            super::print_swarm_capacity(out, &report, args.json)
+                .map_err(|e| CapacityError::Failed(e.to_string()))?;
+            return Ok(report.fits);
+        }
         Target::Ecs(target) => {
             let data = super::load_cluster(target)
                 .await

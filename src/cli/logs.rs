@@ -19,9 +19,12 @@ pub struct LogsArgs {
     /// Only this container of the service (id prefix or name; ECS: the container's name).
     #[arg(long)]
     pub container: Option<String>,
-    /// ECS: only this task (its id, or a prefix of it).
+    /// ECS, Swarm: only this task (its id, or a prefix of it).
     #[arg(long)]
     pub task: Option<String>,
+    /// Swarm: the service's shut-down tasks too (the manager keeps a few per slot).
+    #[arg(long)]
+    pub all_tasks: bool,
     /// Only lines newer than this: a duration (10m, 2h) or an RFC 3339 time.
     #[arg(long)]
     pub since: Option<String>,
@@ -77,6 +80,7 @@ pub async fn run_logs(
         service: &args.service,
         task: args.task.as_deref(),
         container: args.container.as_deref(),
+        all_tasks: args.all_tasks,
     };
     let scope = logs::find(&context.target, query).await?;
     let window = LogWindow {

@@ -9,6 +9,7 @@ mod ecs;
 mod logs;
 mod session;
 mod status;
+mod swarm;
 
 pub use capacity::{CapacityArgs, CapacityError, run_capacity};
 pub use deploy::{
@@ -19,3 +20,7 @@ pub use ecs::{EcsStatusJson, ecs_status_json, load_cluster, print_ecs_status};
 pub use logs::{LogsArgs, LogsError, parse_since, run_logs};
 pub use session::{ExecArgs, SessionCliError, run_exec, run_ssm};
 pub use status::{ServiceJson, StatusJson, load_fleet, print_status, run_status, status_json};
+pub use swarm::{
+    SwarmCapacityJson, SwarmStatusJson, load_swarm, print_swarm_capacity, print_swarm_status,
+    swarm_capacity, swarm_status_json,
+};

@@ -36,9 +36,10 @@ fn target(context: &Context, what: &str) -> Result<crate::config::EcsTarget, Ses
     // `dokk exec` and `dokk ssm` are ECS's commands (a Docker shell is `s` in the console).
     match &context.target {
         Target::Ecs(target) => Ok(target.clone()),
-        Target::Docker(_) => Err(SessionCliError::Refused(format!(
-            "`dokk {what}` needs an ECS context; `{}` is a Docker one (for Docker, `s` in the console opens a shell)",
-            context.name
+        Target::Docker(_) | Target::Swarm(_) => Err(SessionCliError::Refused(format!(
+            "`dokk {what}` needs an ECS context; `{}` is a {} one (there, `s` in the console opens a shell)",
+            context.name,
+            context.target.kind().label()
         ))),
     }
 }

@@ -101,6 +101,10 @@ pub async fn run_status(context: &Context, json: bool, out: &mut impl Write) -> 
             let data = super::load_cluster(target).await?;
             super::print_ecs_status(out, context, &data, json)
         }
+        Target::Swarm(target) => {
+            let (state, usage) = super::load_swarm(target).await?;
+            super::print_swarm_status(out, context, target, &state, &usage, json)
+        }
     };
     match printed {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),

@@ -79,6 +79,7 @@ impl Default for Thresholds {
 pub enum ContextKind {
     Docker,
     Ecs,
+    Swarm,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -102,6 +103,12 @@ pub struct ContextConfig {
     /// Docker: the EC2 instance type of the engine's host (e.g. `t4g.medium`), for the advice
     /// on which type would hold a fleet that does not fit.
     pub instance_type: Option<String>,
+    /// Swarm: each node's own engine by its hostname (usage and shells go there).
+    #[serde(default)]
+    pub nodes: BTreeMap<String, String>,
+    /// Swarm: the engine of a node not in `nodes`, `{hostname}` replaced by its hostname
+    /// (`ssh://ec2-user@{hostname}`).
+    pub node_host: Option<String>,
 }
 
 /// Where an ECS context points.
@@ -122,6 +129,26 @@ pub struct DockerTarget {
     pub instance_type: Option<String>,
 }
 
+/// Where a Swarm context points: a manager's engine, and how to reach each node's own engine.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SwarmTarget {
+    /// A manager's engine: `unix://`, `tcp://` or `ssh://`.
+    pub host: String,
+    pub nodes: BTreeMap<String, String>,
+    pub node_host: Option<String>,
+}
+
+impl SwarmTarget {
+    /// The engine of the node called `hostname`, when the context says how to reach it.
+    pub fn node_engine(&self, hostname: &str) -> Option<String> {
+        self.nodes.get(hostname).cloned().or_else(|| {
+            self.node_host
+                .as_ref()
+                .map(|template| template.replace("{hostname}", hostname))
+        })
+    }
+}
+
 /// What a context connects to: one of the platforms dokk speaks, with only what that
 /// platform needs. A new platform is a new variant, and every `match` on it must say what
 /// to do.
@@ -129,6 +156,18 @@ pub struct DockerTarget {
 pub enum Target {
     Docker(DockerTarget),
     Ecs(EcsTarget),
+    Swarm(SwarmTarget),
+}
+
+impl ContextKind {
+    /// As config.toml spells it.
+    pub fn label(self) -> &'static str {
+        match self {
+            ContextKind::Docker => "docker",
+            ContextKind::Ecs => "ecs",
+            ContextKind::Swarm => "swarm",
+        }
+    }
 }
 
 impl Target {
@@ -136,6 +175,7 @@ impl Target {
         match self {
             Target::Docker(_) => ContextKind::Docker,
             Target::Ecs(_) => ContextKind::Ecs,
+            Target::Swarm(_) => ContextKind::Swarm,
         }
     }
 }
@@ -170,6 +210,7 @@ impl Context {
     pub fn address(&self) -> String {
         match &self.target {
             Target::Docker(docker) => docker.host.clone(),
+            Target::Swarm(swarm) => format!("swarm {}", swarm.host),
             Target::Ecs(ecs) => format!(
                 "ecs {} · {}",
                 ecs.cluster.as_deref().unwrap_or("(only cluster)"),
@@ -259,9 +300,17 @@ impl Config {
                 &context.cluster,
                 &context.endpoint_url,
             ];
+            let swarm_only = !context.nodes.is_empty() || context.node_host.is_some();
             let misplaced = match context.kind {
-                ContextKind::Docker => ecs_only.iter().any(|v| v.is_some()).then_some(
-                    "profile, region, cluster and endpoint_url belong to kind = \"ecs\"",
+                _ if swarm_only && context.kind != ContextKind::Swarm => {
+                    Some("nodes and node_host belong to kind = \"swarm\"")
+                }
+                ContextKind::Docker | ContextKind::Swarm if ecs_only.iter().any(|v| v.is_some()) => {
+                    Some("profile, region, cluster and endpoint_url belong to kind = \"ecs\"")
+                }
+                ContextKind::Docker => None,
+                ContextKind::Swarm => context.instance_type.is_some().then_some(
+                    "instance_type belongs to kind = \"docker\" (a swarm reports each node's resources)",
                 ),
                 ContextKind::Ecs if context.host.is_some() => {
                     Some("host belongs to kind = \"docker\"")
@@ -276,11 +325,12 @@ impl Config {
                     message: format!("context `{name}`: {why}"),
                 });
             }
-            if let Some(host) = &context.host
-                && !["unix://", "tcp://", "http://", "ssh://"]
+            let node_hosts = context.nodes.values().chain(&context.node_host);
+            if let Some(host) = context.host.iter().chain(node_hosts).find(|host| {
+                !["unix://", "tcp://", "http://", "ssh://"]
                     .iter()
                     .any(|scheme| host.starts_with(scheme))
-            {
+            }) {
                 return Err(ConfigError::Invalid {
                     path: path.to_path_buf(),
                     message: format!(
@@ -359,6 +409,11 @@ impl Config {
                         host: context.host.clone().unwrap_or_else(default_docker_host),
                         instance_type: context.instance_type.clone(),
                     }),
+                    ContextKind::Swarm => Target::Swarm(SwarmTarget {
+                        host: context.host.clone().unwrap_or_else(default_docker_host),
+                        nodes: context.nodes.clone(),
+                        node_host: context.node_host.clone(),
+                    }),
                     ContextKind::Ecs => Target::Ecs(EcsTarget {
                         profile: context.profile.clone(),
                         region: context.region.clone(),
@@ -371,6 +426,7 @@ impl Config {
                 // global interval, meant for a Docker engine, does not apply to it.
                 refresh: Duration::from_millis(match context.kind {
                     ContextKind::Docker => refresh_ms(context.refresh_ms),
+                    ContextKind::Swarm => refresh_ms(context.refresh_ms.or(Some(2000))),
                     ContextKind::Ecs => clamp_refresh(context.refresh_ms.unwrap_or(ECS_REFRESH_MS))
                         .max(MIN_ECS_REFRESH_MS),
                 }),

@@ -21,7 +21,7 @@ pub fn render_header(frame: &mut Frame, area: Rect, state: &State, ecs: &EcsCons
     // The ECS header names the target's region and profile.
     let target = match &state.context.target {
         Target::Ecs(target) => target.clone(),
-        Target::Docker(_) => EcsTarget::default(),
+        Target::Docker(_) | Target::Swarm(_) => EcsTarget::default(),
     };
     let mut first = super::header::context_spans(state);
     first.extend([
@@ -155,7 +155,7 @@ fn errors_area(
     rest
 }
 
-fn header_row(state: &State, titles: &[&'static str]) -> Row<'static> {
+pub(super) fn header_row(state: &State, titles: &[&'static str]) -> Row<'static> {
     let style = Style::new()
         .fg(state.theme.accent.0)
         .add_modifier(Modifier::BOLD);
@@ -163,7 +163,7 @@ fn header_row(state: &State, titles: &[&'static str]) -> Row<'static> {
 }
 
 /// A table with a bold header, each column titled beside its width.
-fn table<'a>(
+pub(super) fn table<'a>(
     state: &State,
     rows: impl IntoIterator<Item = Row<'a>>,
     columns: &[(&'static str, Constraint)],
@@ -175,7 +175,7 @@ fn table<'a>(
 }
 
 /// The row in the selection's colours when it is the selected one.
-fn highlighted<'a>(state: &State, row: Row<'a>, selected: bool) -> Row<'a> {
+pub(super) fn highlighted<'a>(state: &State, row: Row<'a>, selected: bool) -> Row<'a> {
     if selected {
         row.style(selected_style(state))
     } else {
@@ -183,14 +183,14 @@ fn highlighted<'a>(state: &State, row: Row<'a>, selected: bool) -> Row<'a> {
     }
 }
 
-fn selected_style(state: &State) -> Style {
+pub(super) fn selected_style(state: &State) -> Style {
     Style::new()
         .bg(state.theme.selected_bg.0)
         .fg(state.theme.selected_fg.0)
 }
 
 /// Rows `offset..` so that `selected` is in view of `height` rows.
-fn window(selected: usize, len: usize, height: usize) -> usize {
+pub(super) fn window(selected: usize, len: usize, height: usize) -> usize {
     if height == 0 || len <= height {
         0
     } else {
@@ -209,7 +209,7 @@ fn status_color(state: &State, status: &str) -> Color {
 }
 
 /// `used/reserved` with a bar; usage from CloudWatch, so its age goes in the title.
-fn usage_cell(
+pub(super) fn usage_cell(
     state: &State,
     used: Option<f64>,
     reserved: Option<f64>,

@@ -171,7 +171,7 @@ pub fn context_spans(state: &State) -> Vec<Span<'static>> {
             base(theme).add_modifier(Modifier::BOLD),
         ),
         Span::styled(
-            format!(" ({:?}) ", state.context.target.kind()).to_lowercase(),
+            format!(" ({}) ", state.context.target.kind().label()),
             muted(theme),
         ),
     ]

@@ -9,6 +9,7 @@ mod header;
 mod help;
 mod logs;
 mod rollout;
+mod swarm;
 mod unreachable;
 
 use ratatui::Frame;
@@ -33,9 +34,10 @@ pub fn draw(frame: &mut Frame, state: &State) {
     ])
     .areas(area);
     // The render's one platform question: whose header (the views below are per platform).
-    match &state.ecs {
-        Some(ecs) => ecs::render_header(frame, header_area, state, ecs),
-        None => header::render(frame, header_area, state),
+    match (&state.ecs, &state.swarm) {
+        (Some(ecs), _) => ecs::render_header(frame, header_area, state, ecs),
+        (_, Some(swarm)) => swarm::render_header(frame, header_area, state, swarm),
+        _ => header::render(frame, header_area, state),
     }
     let never_connected = state.snapshot.is_none();
     match (&state.view, &state.connection) {
@@ -49,6 +51,17 @@ pub fn draw(frame: &mut Frame, state: &State) {
                     }
                     View::EcsNodes => ecs::render_nodes(frame, body, state, console),
                     _ => ecs::render_services(frame, body, state, console),
+                }
+            }
+        }
+        (View::SwarmServices | View::SwarmService(_) | View::SwarmNodes, _) => {
+            if let Some(console) = &state.swarm {
+                match &state.view {
+                    View::SwarmService(id) => {
+                        swarm::render_service(frame, body, state, console, id)
+                    }
+                    View::SwarmNodes => swarm::render_nodes(frame, body, state, console),
+                    _ => swarm::render_services(frame, body, state, console),
                 }
             }
         }
@@ -225,10 +238,35 @@ fn hints(state: &State) -> Line<'static> {
             ("s", "SSM session"),
             ("?", "help"),
         ],
+        View::SwarmServices => &[
+            ("↑↓", "move"),
+            ("⏎", "tasks"),
+            ("l", "logs"),
+            ("n", "nodes"),
+            ("d/r", "deploy/rollback"),
+            ("h", "history"),
+            ("/", "filter"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
+        View::SwarmService(_) => &[
+            ("esc", "back"),
+            ("↑↓", "task"),
+            ("l", "service logs"),
+            ("L", "task logs"),
+            ("s", "shell"),
+            ("?", "help"),
+        ],
+        View::SwarmNodes => &[("esc", "services"), ("↑↓", "move"), ("?", "help")],
     };
     let mut spans = Vec::new();
     // An active filter comes first: it explains why rows are missing.
-    if !state.filter.is_empty() && matches!(state.view, View::Fleet | View::EcsServices) {
+    if !state.filter.is_empty()
+        && matches!(
+            state.view,
+            View::Fleet | View::EcsServices | View::SwarmServices
+        )
+    {
         spans.push(Span::styled(
             format!(" filter: {} (esc clears) ", state.filter),
             Style::new().fg(theme.warn.0),
@@ -236,7 +274,13 @@ fn hints(state: &State) -> Line<'static> {
     }
     let lists = matches!(
         state.view,
-        View::Fleet | View::EcsServices | View::EcsService(_) | View::EcsNodes
+        View::Fleet
+            | View::EcsServices
+            | View::EcsService(_)
+            | View::EcsNodes
+            | View::SwarmServices
+            | View::SwarmService(_)
+            | View::SwarmNodes
     );
     for (key, what) in pairs {
         let key = mapped_key(state, key, lists);

@@ -5,6 +5,7 @@
 pub mod compose;
 pub mod ecs;
 pub mod rollout;
+pub mod swarm;
 
 pub use rollout::{Follow, Plan, Report, Request, apply, plan};
 
@@ -23,6 +24,7 @@ pub enum DeployError {
 pub async fn history(context: &Context, service: &str) -> Result<Vec<Revision>, DeployError> {
     match &context.target {
         Target::Docker(docker) => compose::history(&context.name, &docker.host, service).await,
+        Target::Swarm(target) => swarm::history(&context.name, &target.host, service).await,
         Target::Ecs(target) => {
             let aws = crate::backend::ecs::Aws::connect(target).await;
             let cluster = crate::backend::ecs::cluster_name(&aws).await?;
@@ -36,6 +38,8 @@ pub async fn history(context: &Context, service: &str) -> Result<Vec<Revision>, 
 pub async fn images(context: &Context, service: &str) -> Result<Vec<String>, DeployError> {
     let mut images = match &context.target {
         Target::Docker(docker) => compose::engine_images(&docker.host).await?,
+        // The manager's own images: a swarm without a registry runs what its nodes hold.
+        Target::Swarm(swarm) => compose::engine_images(&swarm.host).await?,
         Target::Ecs(_) => history(context, service)
             .await?
             .into_iter()

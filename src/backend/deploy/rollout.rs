@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::compose::{self, ServiceOutcome};
 use super::ecs::{self as ecs_deploy, DeployPlan, Outcome};
+use super::swarm::{self as swarm_deploy, Ended, SwarmPlan};
 use super::{DeployError, diff, record};
 use crate::backend::ecs::{Aws, EcsService, cluster_name};
 use crate::config::{Context, Target};
@@ -63,7 +64,7 @@ pub struct Plan {
     /// Every difference, one line each.
     pub diff: Vec<String>,
     /// How it will be made, in words.
-    pub how: &'static str,
+    pub how: String,
     exact: Request,
     steps: Steps,
 }
@@ -79,6 +80,7 @@ enum Steps {
         /// A deploy registers its new revision first; a rollback points at one that exists.
         register: Option<Box<DeployPlan>>,
     },
+    Swarm(Box<SwarmPlan>),
 }
 
 impl Plan {
@@ -93,7 +95,7 @@ impl Plan {
                 .filter(|d| **d != repeated)
                 .map(|d| format!("  {d}")),
         );
-        lines.push(self.how.to_string());
+        lines.push(self.how.clone());
         lines
     }
 
@@ -198,7 +200,8 @@ pub async fn plan(context: &Context, request: &Request) -> Result<Plan, DeployEr
                 from: planned.from,
                 to: planned.to,
                 diff: planned.diff,
-                how: "one replica at a time, each gated on its health; a failed one is put back",
+                how: "one replica at a time, each gated on its health; a failed one is put back"
+                    .into(),
                 steps: Steps::Compose {
                     docker: planned.docker,
                     replicas: planned.replicas,
@@ -244,12 +247,47 @@ pub async fn plan(context: &Context, request: &Request) -> Result<Plan, DeployEr
                 diff: diff(&from, &to),
                 from: from.id,
                 to: to.id,
-                how: "ECS replaces the tasks as the service's deployment configuration says",
+                how: "ECS replaces the tasks as the service's deployment configuration says".into(),
                 steps: Steps::Ecs {
                     aws,
                     cluster,
                     register,
                 },
+            })
+        }
+        Target::Swarm(swarm) => {
+            let image = match request {
+                Request::Deploy { image, .. } => Some(image.as_str()),
+                Request::Rollback { to, .. } => to.as_deref(),
+            };
+            let planned = swarm_deploy::plan(&swarm.host, request.service(), image).await?;
+            let exact = match request {
+                Request::Deploy { .. } => Request::Deploy {
+                    service: planned.name.clone(),
+                    image: planned.to.clone(),
+                    container: None,
+                },
+                Request::Rollback { to, .. } => Request::Rollback {
+                    service: planned.name.clone(),
+                    to: to.clone(),
+                },
+            };
+            let how = match image {
+                Some(_) => {
+                    "Swarm replaces the tasks as the service's update config says; \
+                            a failure ends on the previous image"
+                }
+                None => "Swarm's own rollback to the spec it kept",
+            };
+            Ok(Plan {
+                exact,
+                action,
+                service: planned.name.clone(),
+                from: planned.from.clone(),
+                to: planned.to.clone(),
+                diff: planned.diff.clone(),
+                how: how.into(),
+                steps: Steps::Swarm(Box::new(planned)),
             })
         }
     }
@@ -305,6 +343,15 @@ pub async fn apply(
                     progress,
                 )
                 .await?
+            } else {
+                ("started", None, false)
+            }
+        }
+        Steps::Swarm(planned) => {
+            let sent = swarm_deploy::update(&planned).await?;
+            progress(format!("{service}: the manager took the new spec"));
+            if follow.wait {
+                follow_swarm(context, &planned, sent, follow, progress).await?
             } else {
                 ("started", None, false)
             }
@@ -370,6 +417,76 @@ async fn follow_ecs(
             }
             ("failed", Some(reason), back)
         }
+    })
+}
+
+/// Follows a Swarm update to its end; one Swarm paused (failure action `pause`) is rolled
+/// back by dokk, so that a failure always ends on the previous image.
+async fn follow_swarm(
+    context: &Context,
+    planned: &SwarmPlan,
+    sent: chrono::DateTime<chrono::Utc>,
+    follow: Follow,
+    progress: &mut (dyn FnMut(String) + Send),
+) -> Result<(&'static str, Option<String>, bool), DeployError> {
+    let native = planned.image.is_none();
+    let ended = swarm_deploy::follow(
+        &planned.engine,
+        &planned.id,
+        sent,
+        native,
+        follow.poll,
+        follow.timeout,
+        progress,
+    )
+    .await?;
+    Ok(match ended {
+        Ended::Completed => ("stable", None, false),
+        Ended::RolledBack(reason) => {
+            progress(format!("Swarm rolled {} back: {reason}", planned.name));
+            ("failed", Some(reason), true)
+        }
+        Ended::Paused(reason) => {
+            progress(format!("the update paused ({reason}); dokk rolls it back"));
+            let rollback = SwarmPlan {
+                image: None,
+                engine: planned.engine.clone(),
+                id: planned.id.clone(),
+                name: planned.name.clone(),
+                from: planned.to.clone(),
+                to: planned.from.clone(),
+                diff: Vec::new(),
+            };
+            let sent = swarm_deploy::update(&rollback).await?;
+            let back = swarm_deploy::follow(
+                &planned.engine,
+                &planned.id,
+                sent,
+                true,
+                follow.poll,
+                follow.timeout,
+                progress,
+            )
+            .await?
+                == Ended::Completed;
+            if back {
+                record(
+                    &context.name,
+                    "rollback",
+                    &planned.name,
+                    &planned.to,
+                    &planned.from,
+                    "automatic after a failed rollout",
+                );
+            }
+            ("failed", Some(reason), back)
+        }
+        Ended::RollbackPaused(reason) => (
+            "failed",
+            Some(format!("the rollback paused: {reason}")),
+            false,
+        ),
+        Ended::TimedOut => ("failed", Some("timed out".into()), false),
     })
 }
 

@@ -104,13 +104,13 @@ async fn stream_one(
 
 /// Frames are usually one line each, but a TTY's output comes in arbitrary pieces.
 #[derive(Default)]
-struct LineSplitter {
+pub(crate) struct LineSplitter {
     partial: Vec<u8>,
     partial_stream: Option<Stream>,
 }
 
 impl LineSplitter {
-    fn feed(&mut self, stream: Stream, bytes: &[u8], out: &mut Vec<PendingLine>) {
+    pub(crate) fn feed(&mut self, stream: Stream, bytes: &[u8], out: &mut Vec<PendingLine>) {
         if self.partial_stream.is_some_and(|s| s != stream) {
             self.flush(out);
         }
@@ -132,7 +132,7 @@ impl LineSplitter {
         self.partial.clear();
     }
 
-    fn finish(mut self) -> Vec<PendingLine> {
+    pub(crate) fn finish(mut self) -> Vec<PendingLine> {
         let mut out = Vec::new();
         if !self.partial.is_empty() {
             self.flush(&mut out);
