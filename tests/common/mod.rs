@@ -4,6 +4,7 @@
 
 pub mod ecs;
 pub mod ssh;
+pub mod swarm;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

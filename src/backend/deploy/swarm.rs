@@ -84,8 +84,8 @@ pub async fn plan(
             let previous = &current["PreviousSpec"];
             if previous.is_null() {
                 return Err(DeployError::Refused(format!(
-                    "{service} has no previous spec to roll back to (Swarm keeps one, and it has \
-                     not been updated yet): name an image with --to"
+                    "Swarm keeps no previous spec of {service} (none since it was created, or its last rollback \
+                     used it): name an image with --to (`dokk history {service}` lists what it ran)"
                 )));
             }
             (image_of(previous), spec_diff(spec, previous))
