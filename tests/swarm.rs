@@ -54,7 +54,6 @@ fn image(lab: &Lab, service: &str) -> String {
 fn status_shows_what_the_manager_reports_with_reservations_summed_per_node() {
     let _turn = turn();
     let lab = lab();
-    let dokk = lab.dokk(false);
     let web = LabService::create(
         &lab,
         "t-status",
@@ -440,7 +439,6 @@ fn logs_merge_tasks_from_several_nodes_in_time_order() {
 fn a_lost_node_is_shown_down_its_tasks_move_and_it_comes_back() {
     let _turn = turn();
     let lab = lab();
-    let dokk = lab.dokk(false);
     let web = LabService::create(&lab, "t-lost", &["--replicas", "3", "dokk-swarm/app:v1"]);
     lab.wait_running(&web.name, 3);
     lab.lab_script(&["kill", "3"]);
@@ -485,4 +483,60 @@ fn a_lost_node_is_shown_down_its_tasks_move_and_it_comes_back() {
         "{} did not come back",
         NODES[2]
     );
+}
+
+#[test]
+fn the_console_shows_services_tasks_by_node_reserved_bars_and_logs() {
+    let _turn = turn();
+    let lab = lab();
+    let dokk = lab.dokk(false);
+    let web = LabService::create(
+        &lab,
+        "t-console",
+        &[
+            "--replicas",
+            "3",
+            "--replicas-max-per-node",
+            "1",
+            "--reserve-cpu",
+            "0.5",
+            "--reserve-memory",
+            "64M",
+            "--limit-cpu",
+            "1",
+            "dokk-swarm/app:v1",
+        ],
+    );
+    lab.wait_running(&web.name, 3);
+    let tmux = common::Tmux::start("swarm", 180, 30, &dokk.shell_line(""));
+    let wait = |needles: &[&str]| {
+        tmux.wait_for(needles, Duration::from_secs(20))
+            .unwrap_or_else(|screen| panic!("{needles:?} not on screen:\n{screen}"))
+    };
+    let screen = wait(&["Services", "t-console", "3/3", "single manager"]);
+    assert!(screen.contains("(swarm)"), "{screen}");
+    tmux.send(&["Enter"]);
+    let screen = wait(&["SLOT", "t-console.1", "t-console.3"]);
+    for node in NODES {
+        assert!(
+            screen.contains(node),
+            "{node} missing in the tasks:\n{screen}"
+        );
+    }
+    tmux.send(&["Escape"]);
+    wait(&["STACK", "SERVICE"]);
+    tmux.send(&["n"]);
+    let screen = wait(&["CPU RESERVED", "leader", "eu-west-1b"]);
+    assert!(screen.contains("▰"), "reserved bars:\n{screen}");
+    assert!(
+        screen.contains("0.50/"),
+        "0.5 cores reserved on each node:\n{screen}"
+    );
+    tmux.send(&["Escape"]);
+    wait(&["STACK", "SERVICE"]);
+    tmux.send(&["l"]);
+    let screen = wait(&["Logs", "@dokksw-n1", "@dokksw-n2", "@dokksw-n3", "tick v1"]);
+    assert!(screen.contains("t-console (3 tasks)"), "{screen}");
+    tmux.send(&["Escape"]);
+    tmux.send(&["q"]);
 }

@@ -210,7 +210,7 @@ impl Context {
     pub fn address(&self) -> String {
         match &self.target {
             Target::Docker(docker) => docker.host.clone(),
-            Target::Swarm(swarm) => format!("swarm {}", swarm.host),
+            Target::Swarm(swarm) => swarm.host.clone(),
             Target::Ecs(ecs) => format!(
                 "ecs {} · {}",
                 ecs.cluster.as_deref().unwrap_or("(only cluster)"),
