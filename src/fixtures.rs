@@ -626,3 +626,292 @@ pub fn ecs_state(snapshot: crate::backend::ecs::EcsSnapshot) -> State {
     }
     state
 }
+
+/// Seed 004's swarm as the manager returns it: a leader and two workers in three zones (one
+/// drained), a web service behind Traefik with reservations and max two per node, a worker
+/// reserving nothing, Traefik global on the manager, and an API with one task pending for
+/// want of CPU. The manager's JSON, converted by the backend's own code.
+pub fn swarm_state() -> crate::backend::swarm::SwarmState {
+    use serde_json::json;
+    let gib: i64 = 1 << 30;
+    let node = |id: &str, host: &str, role: &str, zone: &str, availability: &str| {
+        let mut node = json!({
+            "ID": id, "Version": {"Index": 10},
+            "Spec": {"Labels": {"zone": zone}, "Role": role, "Availability": availability},
+            "Description": {"Hostname": host,
+                "Platform": {"Architecture": "x86_64", "OS": "linux"},
+                "Resources": {"NanoCPUs": 2_000_000_000i64, "MemoryBytes": 4 * gib},
+                "Engine": {"EngineVersion": "20.10.24"}},
+            "Status": {"State": "ready", "Addr": "10.0.0.1"}
+        });
+        if role == "manager" {
+            node["ManagerStatus"] = json!({"Leader": true, "Reachability": "reachable"});
+        }
+        node
+    };
+    let nodes = json!([
+        node("n1", "manager1", "manager", "eu-north-1a", "active"),
+        node("n2", "worker1", "worker", "eu-north-1b", "active"),
+        node("n3", "worker2", "worker", "eu-north-1c", "drain"),
+    ]);
+    let service = |id: &str,
+                   name: &str,
+                   image: &str,
+                   resources,
+                   placement,
+                   mode,
+                   running,
+                   desired| {
+        json!({
+            "ID": id, "Version": {"Index": 120},
+            "UpdatedAt": "2026-11-22T02:40:00Z",
+            "Spec": {"Name": name,
+                "Labels": {"com.docker.stack.namespace": name.split('_').next().unwrap_or(name),
+                           "traefik.http.routers.web.rule": if name == "evergreen_web" {
+                               "Host(`grades.example.edu`)" } else { "" }},
+                "TaskTemplate": {"ContainerSpec": {"Image": image},
+                                 "Resources": resources, "Placement": placement},
+                "Mode": mode,
+                "UpdateConfig": {"Parallelism": 1, "FailureAction": "rollback", "Order": "start-first"}},
+            "ServiceStatus": {"RunningTasks": running, "DesiredTasks": desired}
+        })
+    };
+    let web_resources = json!({
+        "Limits": {"NanoCPUs": 500_000_000, "MemoryBytes": 512 << 20},
+        "Reservations": {"NanoCPUs": 250_000_000, "MemoryBytes": 256 << 20}});
+    let api_resources = json!({"Reservations": {"NanoCPUs": 1_500_000_000i64, "MemoryBytes": gib}});
+    let mut services = vec![
+        service(
+            "s-web",
+            "evergreen_web",
+            "evergreen/web:2.4.1",
+            web_resources.clone(),
+            json!({"MaxReplicas": 2}),
+            json!({"Replicated": {"Replicas": 3}}),
+            3,
+            3,
+        ),
+        service(
+            "s-worker",
+            "evergreen_worker",
+            "evergreen/worker:2.4.1",
+            json!({}),
+            json!({}),
+            json!({"Replicated": {"Replicas": 1}}),
+            1,
+            1,
+        ),
+        service(
+            "s-traefik",
+            "edge_traefik",
+            "traefik:v2.11",
+            json!({}),
+            json!({"Constraints": ["node.role==manager"]}),
+            json!({"Global": {}}),
+            1,
+            1,
+        ),
+        service(
+            "s-api",
+            "grades_api",
+            "grades/api:1.9.0",
+            api_resources.clone(),
+            json!({}),
+            json!({"Replicated": {"Replicas": 2}}),
+            1,
+            2,
+        ),
+    ];
+    services[2]["Endpoint"] = json!({"Ports": [
+        {"Protocol": "tcp", "TargetPort": 80, "PublishedPort": 80, "PublishMode": "ingress"},
+        {"Protocol": "tcp", "TargetPort": 443, "PublishedPort": 443, "PublishMode": "ingress"}]});
+    services[3]["UpdateStatus"] = json!({"State": "updating", "Message": "update in progress",
+        "StartedAt": "2026-11-22T02:58:00Z"});
+    let task = |id: &str,
+                service: &str,
+                slot: u64,
+                node: &str,
+                state: &str,
+                desired: &str,
+                message: &str,
+                image: &str,
+                resources: &serde_json::Value| {
+        json!({
+            "ID": id, "ServiceID": service, "Slot": slot, "NodeID": node,
+            "CreatedAt": "2026-11-22T02:40:00Z", "DesiredState": desired,
+            "Spec": {"ContainerSpec": {"Image": image}, "Resources": resources},
+            "Status": {"Timestamp": "2026-11-22T02:41:00Z", "State": state, "Message": message,
+                       "ContainerStatus": {"ContainerID": format!("c-{id}"), "ExitCode": 0}}
+        })
+    };
+    let none = json!({});
+    let web = "evergreen/web:2.4.1";
+    let tasks = json!([
+        task(
+            "t-web-1",
+            "s-web",
+            1,
+            "n1",
+            "running",
+            "running",
+            "started",
+            web,
+            &web_resources
+        ),
+        task(
+            "t-web-2",
+            "s-web",
+            2,
+            "n2",
+            "running",
+            "running",
+            "started",
+            web,
+            &web_resources
+        ),
+        task(
+            "t-web-3",
+            "s-web",
+            3,
+            "n2",
+            "running",
+            "running",
+            "started",
+            web,
+            &web_resources
+        ),
+        task(
+            "t-web-old",
+            "s-web",
+            3,
+            "n3",
+            "shutdown",
+            "shutdown",
+            "shutdown",
+            web,
+            &web_resources
+        ),
+        task(
+            "t-worker-1",
+            "s-worker",
+            1,
+            "n1",
+            "running",
+            "running",
+            "started",
+            "evergreen/worker:2.4.1",
+            &none
+        ),
+        task(
+            "t-traefik",
+            "s-traefik",
+            0,
+            "n1",
+            "running",
+            "running",
+            "started",
+            "traefik:v2.11",
+            &none
+        ),
+        task(
+            "t-api-1",
+            "s-api",
+            1,
+            "n2",
+            "running",
+            "running",
+            "started",
+            "grades/api:1.9.0",
+            &api_resources
+        ),
+        task(
+            "t-api-2",
+            "s-api",
+            2,
+            "",
+            "pending",
+            "running",
+            "no suitable node (insufficient resources on 2 nodes; 1 node not available for new tasks)",
+            "grades/api:1.9.0",
+            &api_resources
+        ),
+    ]);
+    crate::backend::swarm::from_json(
+        &nodes.to_string(),
+        &json!(services).to_string(),
+        &tasks.to_string(),
+    )
+    .unwrap_or_default()
+}
+
+/// The console on `swarm_state()`, with usage from the two nodes dokk reaches.
+pub fn swarm_console_state() -> State {
+    use crate::backend::swarm::{NodeUsage, SwarmSnapshot, SwarmUsage};
+    let mut context = context();
+    context.name = "seed004".into();
+    context.target = Target::Swarm(crate::config::SwarmTarget {
+        host: "ssh://ops@manager1".into(),
+        nodes: Default::default(),
+        node_host: Some("ssh://ops@{hostname}".into()),
+    });
+    let mut state = State::new(
+        context,
+        vec!["seed004".into()],
+        Theme::default_theme(),
+        Thresholds::default(),
+    );
+    let snapshot = SwarmSnapshot {
+        state: swarm_state(),
+        calls: 3,
+        took: std::time::Duration::from_millis(12),
+    };
+    crate::app::update(
+        &mut state,
+        crate::app::Msg::Backend(BackendEvent::Swarm(Box::new(snapshot)), now()),
+    );
+    let usage = |cpu_percent, mib: u64| Usage {
+        cpu_percent,
+        memory_bytes: mib << 20,
+    };
+    let tasks: HashMap<String, Usage> = [
+        ("t-web-1", usage(12.0, 180)),
+        ("t-web-2", usage(31.0, 210)),
+        ("t-web-3", usage(8.0, 170)),
+        ("t-worker-1", usage(2.0, 60)),
+        ("t-traefik", usage(1.5, 40)),
+        ("t-api-1", usage(85.0, 700)),
+    ]
+    .into_iter()
+    .map(|(id, u)| (id.to_string(), u))
+    .collect();
+    let nodes = [
+        (
+            "manager1".to_string(),
+            NodeUsage::Sampled {
+                tasks: 3,
+                total: usage(15.5, 280),
+            },
+        ),
+        (
+            "worker1".to_string(),
+            NodeUsage::Sampled {
+                tasks: 3,
+                total: usage(124.0, 1080),
+            },
+        ),
+        (
+            "worker2".to_string(),
+            NodeUsage::Missing("ssh://ops@worker2: connection refused".into()),
+        ),
+    ]
+    .into();
+    crate::app::update(
+        &mut state,
+        crate::app::Msg::Backend(
+            BackendEvent::SwarmUsage(Box::new(SwarmUsage { tasks, nodes })),
+            now(),
+        ),
+    );
+    state.now = now();
+    state
+}

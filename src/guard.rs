@@ -22,6 +22,14 @@ pub enum Mutation {
     Rollback {
         service: String,
     },
+    /// Change how many tasks a service runs.
+    Scale {
+        service: String,
+    },
+    /// Drain, pause or activate a node: its tasks move.
+    Availability {
+        node: String,
+    },
 }
 
 impl fmt::Display for Mutation {
@@ -31,6 +39,8 @@ impl fmt::Display for Mutation {
             Mutation::Session { node } => write!(f, "a session on {node}"),
             Mutation::Deploy { service } => write!(f, "deploy {service}"),
             Mutation::Rollback { service } => write!(f, "roll back {service}"),
+            Mutation::Scale { service } => write!(f, "scale {service}"),
+            Mutation::Availability { node } => write!(f, "the availability of node {node}"),
         }
     }
 }

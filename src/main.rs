@@ -48,6 +48,10 @@ enum Command {
     Deploy(dokk::cli::DeployArgs),
     /// Roll back to the previous revision, or any ACTIVE one with --to.
     Rollback(dokk::cli::RollbackArgs),
+    /// Swarm: run SERVICE=N tasks of a replicated service (says first whether they fit).
+    Scale(dokk::cli::ScaleArgs),
+    /// Swarm: drain a node (its tasks move), pause it, or activate it again.
+    Node(dokk::cli::NodeArgs),
     /// ECS Exec into a service's task container (through session-manager-plugin).
     Exec(dokk::cli::ExecArgs),
     /// An SSM session to a node of an ECS cluster (EC2 instance or container instance id).
@@ -180,24 +184,10 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 .map(|()| true);
             Ok(rollout_exit(result))
         }
-        Command::Deploy(args) => {
-            let mut out = std::io::stdout().lock();
-            Ok(rollout_exit(runtime.block_on(dokk::cli::run_deploy(
-                &context,
-                &args,
-                &mut out,
-                &mut cli_progress(args.rollout.json),
-            ))))
-        }
-        Command::Rollback(args) => {
-            let mut out = std::io::stdout().lock();
-            Ok(rollout_exit(runtime.block_on(dokk::cli::run_rollback(
-                &context,
-                &args,
-                &mut out,
-                &mut cli_progress(args.rollout.json),
-            ))))
-        }
+        Command::Deploy(args) => Ok(rollout(&runtime, &context, &args)),
+        Command::Rollback(args) => Ok(rollout(&runtime, &context, &args)),
+        Command::Scale(args) => Ok(rollout(&runtime, &context, &args)),
+        Command::Node(args) => Ok(rollout(&runtime, &context, &args)),
         Command::Exec(args) => session_exit(runtime.block_on(dokk::cli::run_exec(&context, &args))),
         Command::Ssm { node } => {
             session_exit(runtime.block_on(dokk::cli::run_ssm(&context, &node)))
@@ -224,6 +214,22 @@ fn cli_progress(json: bool) -> impl FnMut(String) + Send {
             eprintln!("{line}");
         }
     }
+}
+
+/// A rollout subcommand: plan, ask, apply, progress on stderr, the exit code of its end.
+fn rollout(
+    runtime: &tokio::runtime::Runtime,
+    context: &dokk::config::Context,
+    command: &impl dokk::cli::RolloutCommand,
+) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    let mut progress = cli_progress(command.rollout().json);
+    rollout_exit(runtime.block_on(dokk::cli::run_rollout(
+        context,
+        command,
+        &mut out,
+        &mut progress,
+    )))
 }
 
 fn rollout_exit(result: Result<bool, dokk::backend::deploy::DeployError>) -> ExitCode {

@@ -22,7 +22,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::app::{self, Dialog, Effect, Msg, RolloutEvent, State};
-use crate::backend::deploy::{self, Request};
+use crate::backend::deploy;
 use crate::backend::logs::{self, LogWindow};
 use crate::backend::session;
 use crate::backend::{self, Watch};
@@ -294,10 +294,7 @@ impl Console {
                 tokio::spawn(async move {
                     let event = match deploy::plan(&context, &request).await {
                         Ok(plan) => RolloutEvent::Planned(Dialog {
-                            title: match request {
-                                Request::Deploy { .. } => format!("Deploy {}?", plan.service),
-                                Request::Rollback { .. } => format!("Roll back {}?", plan.service),
-                            },
+                            title: plan.question(),
                             lines: plan.lines(),
                             on_yes: Effect::Apply(plan.request().clone()),
                         }),

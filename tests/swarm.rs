@@ -383,12 +383,22 @@ fn read_only_refuses_every_mutation_without_touching_the_service() {
             "dokk-swarm/app:v2",
             "--yes",
         ],
+        vec!["scale", "t-readonly=3", "--yes"],
+        vec!["node", "drain", NODES[1], "--yes"],
     ] {
         let (code, _, err) = run(&readonly, &args);
         assert_eq!(code, 2, "{args:?}: {err}");
         assert!(err.contains("read-only"), "{args:?}: {err}");
     }
     assert_eq!(version(), before, "the service was not updated");
+    let availability = lab.docker(&[
+        "node",
+        "inspect",
+        NODES[1],
+        "--format",
+        "{{.Spec.Availability}}",
+    ]);
+    assert_eq!(availability, "active", "the node was not drained");
 }
 
 #[test]
@@ -433,6 +443,213 @@ fn logs_merge_tasks_from_several_nodes_in_time_order() {
             .as_str()
             .is_some_and(|m| m.starts_with("start v1 on"))
     }));
+    drop(web);
+
+    // A service with a TTY: the engine sends its logs raw, not in frames.
+    let tty = LabService::create(
+        &lab,
+        "t-logs-tty",
+        &["--replicas", "1", "--tty", "dokk-swarm/app:v1"],
+    );
+    lab.wait_running(&tty.name, 1);
+    std::thread::sleep(Duration::from_secs(3));
+    let (code, out, err) = run(&dokk, &["logs", "t-logs-tty", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let messages: Vec<String> = out
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("a JSON line"))
+        .filter_map(|l| l["message"].as_str().map(str::to_string))
+        .collect();
+    assert!(
+        messages
+            .first()
+            .is_some_and(|m| m.starts_with("start v1 on")),
+        "{messages:?}"
+    );
+    assert!(
+        messages.len() >= 3 && messages[1..].iter().all(|m| m.starts_with("tick v1 ")),
+        "whole lines, nothing taken for a frame header: {messages:?}"
+    );
+}
+
+/// A rollout subcommand that asks nothing and follows closely, its audit log beside it.
+fn change(dokk: &common::Dokk, args: &[&str]) -> (i32, Value, String) {
+    let output = dokk
+        .command()
+        .env(
+            "DOKK_AUDIT_LOG",
+            dokk.config().with_file_name("audit.jsonl"),
+        )
+        .args(args)
+        .args([
+            "--yes",
+            "--wait",
+            "--json",
+            "--poll",
+            "500ms",
+            "--timeout",
+            "2m",
+        ])
+        .output()
+        .expect("dokk runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let report = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+    (
+        output.status.code().unwrap_or(-1),
+        report,
+        format!("{stdout}{}", String::from_utf8_lossy(&output.stderr)),
+    )
+}
+
+fn task_ids(lab: &Lab, service: &str) -> Vec<String> {
+    let mut ids: Vec<String> = lab
+        .docker(&[
+            "service",
+            "ps",
+            service,
+            "--filter",
+            "desired-state=running",
+            "--format",
+            "{{.ID}}",
+        ])
+        .lines()
+        .map(str::to_string)
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn scale_and_drain_move_tasks_and_say_why_when_they_cannot() {
+    let _turn = turn();
+    let lab = lab();
+    let dokk = lab.dokk(false);
+    let web = LabService::create(
+        &lab,
+        "t-scale",
+        &[
+            "--replicas",
+            "3",
+            "--replicas-max-per-node",
+            "2",
+            "dokk-swarm/app:v1",
+        ],
+    );
+    lab.wait_running(&web.name, 3);
+    // Whatever happens below, the node is active again for the next test.
+    struct Reactivate<'a>(&'a Lab);
+    impl Drop for Reactivate<'_> {
+        fn drop(&mut self) {
+            let _ = self
+                .0
+                .docker_on(0, &["node", "update", "--availability", "active", NODES[1]]);
+        }
+    }
+    let _reactivate = Reactivate(&lab);
+
+    let (code, report, text) = change(&dokk, &["scale", "t-scale=4"]);
+    assert_eq!(
+        (code, report["result"].as_str()),
+        (0, Some("stable")),
+        "{text}"
+    );
+    assert_eq!(lab.running_tasks(&web.name).len(), 4);
+
+    // A drain: the tasks on n2 start elsewhere; dokk returns once they run there.
+    let (code, report, text) = change(&dokk, &["node", "drain", NODES[1]]);
+    assert_eq!(
+        (code, report["result"].as_str()),
+        (0, Some("stable")),
+        "{text}"
+    );
+    let running = lab.running_tasks(&web.name);
+    assert_eq!(running.len(), 4, "{running:?}");
+    assert!(
+        running.iter().all(|(_, node)| node != NODES[1]),
+        "{running:?}"
+    );
+    let availability = |node: &str| {
+        lab.docker(&[
+            "node",
+            "inspect",
+            node,
+            "--format",
+            "{{.Spec.Availability}}",
+        ])
+    };
+    assert_eq!(availability(NODES[1]), "drain");
+
+    // One more than two nodes at two per node hold: dokk says which task is stuck and why.
+    let (code, report, text) = change(&dokk, &["scale", "t-scale=5"]);
+    assert_eq!(code, 1, "{text}");
+    let reason = report["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.starts_with("stuck") && reason.contains("no suitable node"),
+        "{text}"
+    );
+    let (code, report, text) = change(&dokk, &["node", "activate", NODES[1]]);
+    assert_eq!(
+        (code, report["result"].as_str()),
+        (0, Some("stable")),
+        "{text}"
+    );
+    assert_eq!(availability(NODES[1]), "active");
+    lab.wait_running(&web.name, 5);
+
+    // The same tag again replaces every task; an update with no task to replace ends too.
+    let before = task_ids(&lab, &web.name);
+    let (code, _, text) = change(
+        &dokk,
+        &["deploy", "t-scale", "--image", "dokk-swarm/app:v1"],
+    );
+    assert_eq!(code, 0, "{text}");
+    let after = task_ids(&lab, &web.name);
+    assert!(
+        after.len() == 5 && after.iter().all(|id| !before.contains(id)),
+        "{before:?} → {after:?}"
+    );
+    let (code, _, text) = change(&dokk, &["scale", "t-scale=0"]);
+    assert_eq!(code, 0, "{text}");
+    let started = std::time::Instant::now();
+    let (code, _, text) = change(
+        &dokk,
+        &["deploy", "t-scale", "--image", "dokk-swarm/app:v2"],
+    );
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(image(&lab, &web.name), "dokk-swarm/app:v2");
+
+    // Every change is in the audit log, with what it went from and to.
+    let audit =
+        std::fs::read_to_string(dokk.config().with_file_name("audit.jsonl")).expect("audit log");
+    let actions: Vec<String> = audit
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("an audit line"))
+        .map(|l| {
+            format!(
+                "{} {} {}→{} {}",
+                l["action"], l["service"], l["from"], l["to"], l["result"]
+            )
+            .replace('"', "")
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "scale t-scale 3 tasks→4 tasks stable",
+            "drain dokksw-n2 active→drain stable",
+            "scale t-scale 4 tasks→5 tasks failed",
+            "activate dokksw-n2 drain→active stable",
+            "deploy t-scale dokk-swarm/app:v1→dokk-swarm/app:v1 stable",
+            "scale t-scale 5 tasks→0 tasks stable",
+            "deploy t-scale dokk-swarm/app:v1→dokk-swarm/app:v2 stable",
+        ],
+        "{audit}"
+    );
 }
 
 #[test]
@@ -537,6 +754,28 @@ fn the_console_shows_services_tasks_by_node_reserved_bars_and_logs() {
     tmux.send(&["l"]);
     let screen = wait(&["Logs", "@dokksw-n1", "@dokksw-n2", "@dokksw-n3", "tick v1"]);
     assert!(screen.contains("t-console (3 tasks)"), "{screen}");
+    tmux.send(&["Escape"]);
+    wait(&["STACK", "SERVICE"]);
+
+    // A drain asks first and says what moves; no changes nothing.
+    tmux.send(&["n"]);
+    wait(&["CPU RESERVED"]);
+    tmux.send(&["Down", "d"]);
+    let screen = wait(&[
+        "Drain node dokksw-n2?",
+        "stop there and start on other nodes",
+    ]);
+    assert!(screen.contains("t-console: 1 task(s) move"), "{screen}");
+    tmux.send(&["n"]);
+    wait(&["cancelled: nothing changed"]);
+    tmux.send(&["Escape"]);
+    wait(&["STACK", "SERVICE"]);
+    // `:scale` applies, after a yes, and follows the tasks until they run.
+    tmux.send(&[":", "scale t-console=2", "Enter"]);
+    wait(&["Scale t-console?", "3 tasks → 2 tasks"]);
+    tmux.send(&["y"]);
+    wait(&["scale t-console: 3 tasks → 2 tasks: stable"]);
+    assert_eq!(lab.running_tasks(&web.name).len(), 2);
     tmux.send(&["Escape"]);
     tmux.send(&["q"]);
 }

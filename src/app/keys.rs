@@ -38,7 +38,10 @@ pub fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         return Vec::new();
     }
     state.flash = None;
-    let lists = matches!(state.view, View::Fleet | View::EcsServices | View::EcsNodes);
+    let lists = matches!(
+        state.view,
+        View::Fleet | View::EcsServices | View::EcsNodes | View::SwarmServices | View::SwarmNodes
+    );
     match state.keymap.action(&key) {
         Some(Action::Help) => state.show_help = true,
         Some(Action::Command) => {
@@ -390,6 +393,16 @@ fn run_command(state: &mut State, command: &str) -> Vec<Effect> {
         ("cluster", name) => return vec![Effect::SwitchCluster(name.to_string())],
         ("nodes" | "no", _) => state.view = View::EcsNodes,
         ("capacity" | "cap", _) => state.view = View::Capacity,
+        ("scale", list) if state.swarm.is_some() => match crate::capacity::parse_scale(list) {
+            Ok((service, replicas)) if !list.trim().is_empty() && !list.contains(' ') => {
+                return vec![Effect::Plan(crate::backend::deploy::Request::Scale {
+                    service,
+                    replicas: u64::from(replicas),
+                })];
+            }
+            Ok(_) => state.flash(":scale SERVICE=N, one service at a time", true),
+            Err(message) => state.flash(message.replace("--scale", ":scale"), true),
+        },
         ("scale", "") => {
             state.capacity_scale.clear();
             state.view = View::Capacity;

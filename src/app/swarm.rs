@@ -207,6 +207,20 @@ pub fn on_nodes_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
             state.view = View::SwarmServices
         }
         (Some(Action::Quit), _) => return vec![Effect::Quit],
+        (_, KeyCode::Char(key @ ('d' | 'p' | 'a'))) => {
+            let Some(node) = swarm.state.nodes.get(swarm.node) else {
+                return Vec::new();
+            };
+            let availability = match key {
+                'd' => "drain",
+                'p' => "pause",
+                _ => "active",
+            };
+            return vec![Effect::Plan(Request::Availability {
+                node: node.hostname.clone(),
+                availability: availability.into(),
+            })];
+        }
         _ => {}
     }
     Vec::new()

@@ -60,6 +60,40 @@ pub struct RollbackArgs {
     pub rollout: RolloutArgs,
 }
 
+#[derive(Debug, Clone, clap::Args)]
+pub struct ScaleArgs {
+    /// SERVICE=N: how many tasks it runs (Swarm, replicated services).
+    #[arg(value_parser = parse_scale_arg)]
+    pub target: (String, u32),
+    #[command(flatten)]
+    pub rollout: RolloutArgs,
+}
+
+fn parse_scale_arg(text: &str) -> Result<(String, u32), String> {
+    crate::capacity::parse_scale(text).map_err(|e| e.trim_start_matches("--scale ").to_string())
+}
+
+/// What `dokk node` does to a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum NodeAction {
+    /// Move its tasks to other nodes, and place no new one there.
+    Drain,
+    /// Place no new task there; the ones it runs stay.
+    Pause,
+    /// Let the scheduler use it again.
+    Activate,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct NodeArgs {
+    #[arg(value_enum)]
+    pub action: NodeAction,
+    /// The node: its hostname or id.
+    pub node: String,
+    #[command(flatten)]
+    pub rollout: RolloutArgs,
+}
+
 impl RolloutArgs {
     fn follow(&self) -> Follow {
         Follow {
@@ -89,31 +123,81 @@ pub async fn run_history(
     written.map_err(|e| DeployError::Failed(e.to_string()))
 }
 
-pub async fn run_deploy(
-    context: &Context,
-    args: &DeployArgs,
-    out: &mut impl Write,
-    progress: &mut (dyn FnMut(String) + Send),
-) -> Result<bool, DeployError> {
-    let request = Request::Deploy {
-        service: args.service.clone(),
-        image: args.image.clone(),
-        container: args.container.clone(),
-    };
-    run(context, &request, &args.rollout, out, progress).await
+/// A subcommand that is one rollout request.
+pub trait RolloutCommand {
+    fn request(&self) -> Request;
+    fn rollout(&self) -> &RolloutArgs;
 }
 
-pub async fn run_rollback(
+impl RolloutCommand for DeployArgs {
+    fn request(&self) -> Request {
+        Request::Deploy {
+            service: self.service.clone(),
+            image: self.image.clone(),
+            container: self.container.clone(),
+        }
+    }
+    fn rollout(&self) -> &RolloutArgs {
+        &self.rollout
+    }
+}
+
+impl RolloutCommand for RollbackArgs {
+    fn request(&self) -> Request {
+        Request::Rollback {
+            service: self.service.clone(),
+            to: self.to.clone(),
+        }
+    }
+    fn rollout(&self) -> &RolloutArgs {
+        &self.rollout
+    }
+}
+
+impl RolloutCommand for ScaleArgs {
+    fn request(&self) -> Request {
+        Request::Scale {
+            service: self.target.0.clone(),
+            replicas: u64::from(self.target.1),
+        }
+    }
+    fn rollout(&self) -> &RolloutArgs {
+        &self.rollout
+    }
+}
+
+impl RolloutCommand for NodeArgs {
+    fn request(&self) -> Request {
+        let availability = match self.action {
+            NodeAction::Drain => "drain",
+            NodeAction::Pause => "pause",
+            NodeAction::Activate => "active",
+        };
+        Request::Availability {
+            node: self.node.clone(),
+            availability: availability.into(),
+        }
+    }
+    fn rollout(&self) -> &RolloutArgs {
+        &self.rollout
+    }
+}
+
+/// Plan, ask, apply, print: true when the change is stable (or started, without --wait).
+pub async fn run_rollout(
     context: &Context,
-    args: &RollbackArgs,
+    command: &(impl RolloutCommand + ?Sized),
     out: &mut impl Write,
     progress: &mut (dyn FnMut(String) + Send),
 ) -> Result<bool, DeployError> {
-    let request = Request::Rollback {
-        service: args.service.clone(),
-        to: args.to.clone(),
-    };
-    run(context, &request, &args.rollout, out, progress).await
+    run(
+        context,
+        &command.request(),
+        command.rollout(),
+        out,
+        progress,
+    )
+    .await
 }
 
 /// Plan, ask, apply, print: true when the rollout is stable (or started, without --wait).

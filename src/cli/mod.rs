@@ -13,8 +13,8 @@ mod swarm;
 
 pub use capacity::{CapacityArgs, CapacityError, run_capacity};
 pub use deploy::{
-    DeployArgs, HistoryArgs, RollbackArgs, RolloutArgs, exit_code as rollout_exit_code, run_deploy,
-    run_history, run_rollback,
+    DeployArgs, HistoryArgs, NodeAction, NodeArgs, RollbackArgs, RolloutArgs, RolloutCommand,
+    ScaleArgs, exit_code as rollout_exit_code, run_history, run_rollout,
 };
 pub use ecs::{EcsStatusJson, ecs_status_json, load_cluster, print_ecs_status};
 pub use logs::{LogsArgs, LogsError, parse_since, run_logs};

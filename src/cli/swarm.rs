@@ -226,14 +226,16 @@ pub fn print_swarm_status(
     )?;
     for s in &status.services {
         let cpu = match (s.cpu_percent, s.cpu_limit_cores) {
-            (Some(used), Some(limit)) => format!("{}/{limit}", format::cores(used)),
+            (Some(used), Some(limit)) => {
+                format!("{}/{}", format::cores(used), format::core_count(limit))
+            }
             (Some(used), None) => format!("{}/-", format::cores(used)),
-            (None, limit) => format!("-/{}", limit.map_or("-".into(), |l| l.to_string())),
+            (None, limit) => format!("-/{}", limit.map_or("-".into(), format::core_count)),
         };
         let reserved = format!(
             "{} {}",
             s.cpu_reservation_cores
-                .map_or("-".into(), |c| c.to_string()),
+                .map_or("-".into(), format::core_count),
             s.memory_reservation_bytes.map_or("-".into(), format::bytes)
         );
         writeln!(
@@ -292,11 +294,11 @@ pub fn print_swarm_status(
             n.state,
             n.availability,
             n.zone.as_deref().unwrap_or("-"),
-            n.cpus,
+            format::core_count(n.cpus),
             format::bytes(n.memory_bytes),
             format!(
                 "{} {}",
-                n.cpu_reserved_cores,
+                format::core_count(n.cpu_reserved_cores),
                 format::bytes(n.memory_reserved_bytes)
             ),
             n.tasks,
@@ -401,8 +403,8 @@ pub fn print_swarm_capacity(
             n.state,
             n.availability,
             format::bar(cpu_share, 8),
-            n.cpu_reserved_cores,
-            n.cpus,
+            format::core_count(n.cpu_reserved_cores),
+            format::core_count(n.cpus),
             format::bar(memory_share, 8),
             format::mib(n.memory_reserved_bytes),
             format::bytes(n.memory_bytes),

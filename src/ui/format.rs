@@ -30,6 +30,13 @@ pub fn cores(percent: f64) -> String {
     format!("{:.2}", percent / 100.0)
 }
 
+/// A count of cores as a person writes it: `2`, `0.5`, `1.25` (sums of reservations carry
+/// float noise: 0.1 + 0.2 is not 0.3).
+pub fn core_count(cores: f64) -> String {
+    let text = format!("{cores:.2}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 pub fn percent(value: f64) -> String {
     if value < 10.0 && value > 0.0 {
         format!("{value:.1}%")

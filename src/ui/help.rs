@@ -78,11 +78,11 @@ fn keys(map: &Keymap) -> Vec<(String, String)> {
         ),
         fixed(
             "ECS",
-            "n nodes · Enter a service: tasks, targets, events · s ECS Exec / SSM",
+            "n nodes · Enter: tasks, targets, events · s Exec/SSM · L logs · :cluster X",
         ),
         fixed(
-            "",
-            ":cluster NAME switches cluster · L the selected task's logs",
+            "Swarm",
+            "n nodes: d drain · p pause · a activate · :scale SVC=N scales (asks first)",
         ),
         fixed(
             "logs",

@@ -10,6 +10,7 @@ mod help;
 mod logs;
 mod rollout;
 mod swarm;
+mod swarm_capacity;
 mod unreachable;
 
 use ratatui::Frame;
@@ -42,7 +43,10 @@ pub fn draw(frame: &mut Frame, state: &State) {
     let never_connected = state.snapshot.is_none();
     match (&state.view, &state.connection) {
         (View::Logs(_), _) => logs::render(frame, body, state),
-        (View::Capacity, _) => capacity::render(frame, body, state),
+        (View::Capacity, _) => match &state.swarm {
+            Some(swarm) => swarm_capacity::render(frame, body, state, swarm),
+            None => capacity::render(frame, body, state),
+        },
         (View::EcsServices | View::EcsService(_) | View::EcsNodes, _) => {
             if let Some(console) = &state.ecs {
                 match &state.view {
@@ -226,6 +230,11 @@ fn hints(state: &State) -> Line<'static> {
             ("s", "ECS Exec"),
             ("?", "help"),
         ],
+        View::Capacity if state.swarm.is_some() => &[
+            ("esc", "back"),
+            (":scale", "SERVICE=N scales (asks first)"),
+            ("?", "help"),
+        ],
         View::Capacity => &[
             ("esc", "back"),
             (":scale", "SERVICE=N … what-if"),
@@ -243,6 +252,7 @@ fn hints(state: &State) -> Line<'static> {
             ("⏎", "tasks"),
             ("l", "logs"),
             ("n", "nodes"),
+            ("c", "capacity"),
             ("d/r", "deploy/rollback"),
             ("h", "history"),
             ("/", "filter"),
@@ -257,7 +267,15 @@ fn hints(state: &State) -> Line<'static> {
             ("s", "shell"),
             ("?", "help"),
         ],
-        View::SwarmNodes => &[("esc", "services"), ("↑↓", "move"), ("?", "help")],
+        View::SwarmNodes => &[
+            ("esc", "services"),
+            ("↑↓", "move"),
+            ("d", "drain"),
+            ("p", "pause"),
+            ("a", "activate"),
+            ("c", "capacity"),
+            ("?", "help"),
+        ],
     };
     let mut spans = Vec::new();
     // An active filter comes first: it explains why rows are missing.

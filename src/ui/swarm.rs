@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row, Wrap};
 
 use super::ecs::{highlighted, table, usage_cell, window};
-use super::format::{age, bar, bytes, since};
+use super::format::{age, bar, bytes, core_count, since};
 use super::{base, block, level_color, muted};
 use crate::app::{State, SwarmConsole};
 use crate::backend::swarm::{NodeUsage, SwarmService, SwarmTask};
@@ -457,9 +457,11 @@ pub fn render_nodes(frame: &mut Frame, area: Rect, state: &State, swarm: &SwarmC
             };
             let role = match (n.role.as_str(), n.leader) {
                 ("manager", true) => "leader".to_string(),
-                ("manager", false) => {
-                    format!("manager ({})", n.reachability.as_deref().unwrap_or("?"))
+                // The header names an unreachable manager and what it means for quorum.
+                ("manager", false) if n.reachability.as_deref() == Some("reachable") => {
+                    "manager".to_string()
                 }
+                ("manager", false) => "manager ✗".to_string(),
                 (role, _) => role.to_string(),
             };
             let tasks = data
@@ -496,7 +498,7 @@ pub fn render_nodes(frame: &mut Frame, area: Rect, state: &State, swarm: &SwarmC
                         bar(cpu_pct, 6),
                         Style::new().fg(level_color(state, cpu_pct)),
                     ),
-                    Span::raw(format!(" {cpu:.2}/{}", n.cpus)),
+                    Span::raw(format!(" {cpu:.2}/{}", core_count(n.cpus))),
                 ]),
                 Line::from(vec![
                     Span::styled(
@@ -512,13 +514,13 @@ pub fn render_nodes(frame: &mut Frame, area: Rect, state: &State, swarm: &SwarmC
         });
     let widths = [
         ("NODE", Constraint::Length(14)),
-        ("ROLE", Constraint::Length(20)),
+        ("ROLE", Constraint::Length(9)),
         ("STATE", Constraint::Length(7)),
         ("AVAIL", Constraint::Length(6)),
         ("ZONE", Constraint::Length(11)),
         ("ENGINE", Constraint::Length(9)),
         ("CPU RESERVED", Constraint::Length(16)),
-        ("MEM RESERVED", Constraint::Length(28)),
+        ("MEM RESERVED", Constraint::Length(24)),
         ("TASKS", Constraint::Length(5)),
         ("USED", Constraint::Min(12)),
     ];

@@ -538,6 +538,92 @@ mod capacity {
     }
 }
 
+mod swarm {
+    use super::*;
+    use crate::app::Effect;
+    use crate::backend::deploy::Request;
+    use crate::fixtures::swarm_console_state;
+    use crossterm::event::{KeyCode, KeyEvent};
+
+    fn press(state: &mut State, code: KeyCode) -> Vec<Effect> {
+        update(state, Msg::Key(KeyEvent::from(code)))
+    }
+
+    #[test]
+    fn services_by_stack_with_usage_reservations_and_routes() {
+        let state = swarm_console_state();
+        let screen = render(&state, 160, 14);
+        insta::assert_snapshot!("swarm_services", text(&screen));
+        let shown = text(&screen);
+        assert!(shown.contains("grades.example.edu"), "{shown}");
+        assert!(shown.contains("80→80 443→443"), "{shown}");
+        assert_eq!(fg_at(&screen, "1/2"), state.theme.warn.0);
+    }
+
+    #[test]
+    fn a_service_lists_its_tasks_on_their_nodes_with_the_pending_reason() {
+        let mut state = swarm_console_state();
+        // Rows go by stack: edge, evergreen ×2, grades.
+        for _ in 0..3 {
+            press(&mut state, KeyCode::Down);
+        }
+        press(&mut state, KeyCode::Enter);
+        assert_eq!(state.view, View::SwarmService("s-api".into()));
+        let screen = render(&state, 160, 24);
+        insta::assert_snapshot!("swarm_service", text(&screen));
+        let shown = text(&screen);
+        assert!(
+            shown.contains("no suitable node (insufficient resources"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn nodes_show_reserved_bars_used_and_why_usage_is_missing() {
+        let mut state = swarm_console_state();
+        press(&mut state, KeyCode::Char('n'));
+        assert_eq!(state.view, View::SwarmNodes);
+        let screen = render(&state, 160, 12);
+        insta::assert_snapshot!("swarm_nodes", text(&screen));
+        let shown = text(&screen);
+        assert!(shown.contains("connection refused"), "{shown}");
+        // d asks to drain the selected node (the manager comes first).
+        let effects = press(&mut state, KeyCode::Char('d'));
+        let [Effect::Plan(Request::Availability { node, availability })] = effects.as_slice()
+        else {
+            panic!("not a drain plan: {effects:?}");
+        };
+        assert_eq!(
+            (node.as_str(), availability.as_str()),
+            ("manager1", "drain")
+        );
+    }
+
+    #[test]
+    fn capacity_says_how_many_more_tasks_fit_on_which_node_and_why_not() {
+        let mut state = swarm_console_state();
+        press(&mut state, KeyCode::Char('c'));
+        assert_eq!(state.view, View::Capacity);
+        let screen = render(&state, 160, 16);
+        insta::assert_snapshot!("swarm_capacity", text(&screen));
+        let shown = text(&screen);
+        // web: 0.25 cpu 256 MiB each, max 2 per node; manager1 has 1 of them (and 0.25 cpu
+        // reserved), worker1 is fully reserved, worker2 drained.
+        assert!(shown.contains("manager1 +1"), "{shown}");
+        assert!(
+            shown.contains("worker1 0 (reservations do not fit)"),
+            "{shown}"
+        );
+        assert!(shown.contains("worker2 0 (availability drain)"), "{shown}");
+        assert!(
+            shown.contains("reserve nothing, so the scheduler will over-commit"),
+            "{shown}"
+        );
+        press(&mut state, KeyCode::Esc);
+        assert_eq!(state.view, View::SwarmServices);
+    }
+}
+
 /// The watcher samples first what the fleet table shows: the rows in view, every container
 /// when the table is sorted by usage.
 #[test]

@@ -255,7 +255,8 @@ pub fn record(context: &str, action: &str, service: &str, from: &str, to: &str, 
     }
 }
 
-/// The audit log's entries for this context and service, oldest first.
+/// The audit log's image changes (deploys and rollbacks, not scales) of this context and
+/// service, oldest first.
 pub fn journal(context: &str, service: &str) -> Vec<serde_json::Value> {
     let Some(path) = audit_path() else {
         return Vec::new();
@@ -265,6 +266,7 @@ pub fn journal(context: &str, service: &str) -> Vec<serde_json::Value> {
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter(|e| e["context"] == context && e["service"] == service)
+        .filter(|e| e["action"] == "deploy" || e["action"] == "rollback")
         .collect()
 }
 

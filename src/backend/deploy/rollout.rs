@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::compose::{self, ServiceOutcome};
 use super::ecs::{self as ecs_deploy, DeployPlan, Outcome};
-use super::swarm::{self as swarm_deploy, Ended, SwarmPlan};
+use super::swarm::{self as swarm_deploy, Ended, SwarmChange, SwarmPlan};
 use super::{DeployError, diff, record};
 use crate::backend::ecs::{Aws, EcsService, cluster_name};
 use crate::config::{Context, Target};
@@ -30,12 +30,20 @@ pub enum Request {
     },
     /// Back to `to` (`7`, `family:7` or an image), else to what ran before the latest change.
     Rollback { service: String, to: Option<String> },
+    /// Swarm: run `replicas` tasks of a replicated service.
+    Scale { service: String, replicas: u64 },
+    /// Swarm: a node's availability (`active`, `pause` or `drain`).
+    Availability { node: String, availability: String },
 }
 
 impl Request {
+    /// The service it changes (the node, for an availability).
     pub fn service(&self) -> &str {
         match self {
-            Request::Deploy { service, .. } | Request::Rollback { service, .. } => service,
+            Request::Deploy { service, .. }
+            | Request::Rollback { service, .. }
+            | Request::Scale { service, .. } => service,
+            Request::Availability { node, .. } => node,
         }
     }
 
@@ -43,6 +51,12 @@ impl Request {
         match self {
             Request::Deploy { .. } => "deploy",
             Request::Rollback { .. } => "rollback",
+            Request::Scale { .. } => "scale",
+            Request::Availability { availability, .. } => match availability.as_str() {
+                "drain" => "drain",
+                "pause" => "pause",
+                _ => "activate",
+            },
         }
     }
 
@@ -51,6 +65,17 @@ impl Request {
         match self {
             Request::Deploy { .. } => Mutation::Deploy { service },
             Request::Rollback { .. } => Mutation::Rollback { service },
+            Request::Scale { .. } => Mutation::Scale { service },
+            Request::Availability { .. } => Mutation::Availability { node: service },
+        }
+    }
+
+    /// The image it asks for, if it is a deploy or a rollback to a named revision.
+    fn image(&self) -> Option<&str> {
+        match self {
+            Request::Deploy { image, .. } => Some(image),
+            Request::Rollback { to, .. } => to.as_deref(),
+            _ => None,
         }
     }
 }
@@ -97,6 +122,19 @@ impl Plan {
         );
         lines.push(self.how.clone());
         lines
+    }
+
+    /// The confirm dialog's title: `Deploy evergreen_web?`, `Drain node n2?`.
+    pub fn question(&self) -> String {
+        let verb = match self.action {
+            "deploy" => "Deploy",
+            "rollback" => "Roll back",
+            "scale" => "Scale",
+            "drain" => "Drain node",
+            "pause" => "Pause node",
+            _ => "Activate node",
+        };
+        format!("{verb} {}?", self.service)
     }
 
     /// The same change as a request naming its target exactly: what a confirmed dialog
@@ -174,12 +212,19 @@ pub async fn plan(context: &Context, request: &Request) -> Result<Plan, DeployEr
         .authorize(&request.mutation())
         .map_err(|e| DeployError::Refused(e.to_string()))?;
     let action = request.action();
+    if let (Request::Scale { .. } | Request::Availability { .. }, false) =
+        (request, matches!(context.target, Target::Swarm(_)))
+    {
+        return Err(DeployError::Refused(format!(
+            "{action} from dokk is for Swarm contexts; `{}` is a {} one (`dokk capacity --scale` \
+             answers whether a scale fits)",
+            context.name,
+            context.target.kind().label()
+        )));
+    }
     match &context.target {
         Target::Docker(docker) => {
-            let image = match request {
-                Request::Deploy { image, .. } => Some(image.as_str()),
-                Request::Rollback { to, .. } => to.as_deref(),
-            };
+            let image = request.image();
             let planned =
                 compose::plan(&context.name, &docker.host, request.service(), image).await?;
             let exact = match request {
@@ -188,7 +233,7 @@ pub async fn plan(context: &Context, request: &Request) -> Result<Plan, DeployEr
                     image: planned.to.clone(),
                     container: None,
                 },
-                Request::Rollback { .. } => Request::Rollback {
+                _ => Request::Rollback {
                     service: planned.service.clone(),
                     to: Some(planned.to.clone()),
                 },
@@ -226,17 +271,17 @@ pub async fn plan(context: &Context, request: &Request) -> Result<Plan, DeployEr
                     .await?;
                     (planned.from(), planned.to(), Some(Box::new(planned)))
                 }
-                Request::Rollback { to, .. } => {
+                _ => {
                     let (_, from, to) =
-                        ecs_deploy::prepare_rollback(&aws, &cluster, service, to.as_deref())
+                        ecs_deploy::prepare_rollback(&aws, &cluster, service, request.image())
                             .await?;
                     (from, to, None)
                 }
             };
             let exact = match request {
                 Request::Deploy { .. } => request.clone(),
-                Request::Rollback { service, .. } => Request::Rollback {
-                    service: service.clone(),
+                _ => Request::Rollback {
+                    service: service.to_string(),
                     to: Some(to.id.clone()),
                 },
             };
@@ -255,42 +300,69 @@ pub async fn plan(context: &Context, request: &Request) -> Result<Plan, DeployEr
                 },
             })
         }
-        Target::Swarm(swarm) => {
-            let image = match request {
-                Request::Deploy { image, .. } => Some(image.as_str()),
-                Request::Rollback { to, .. } => to.as_deref(),
-            };
-            let planned = swarm_deploy::plan(&swarm.host, request.service(), image).await?;
+        Target::Swarm(swarm) => plan_swarm(&swarm.host, request).await,
+    }
+}
+
+async fn plan_swarm(manager: &str, request: &Request) -> Result<Plan, DeployError> {
+    let action = request.action();
+    let (planned, exact, how) = match request {
+        Request::Deploy { .. } | Request::Rollback { .. } => {
+            let image = request.image();
+            let planned = swarm_deploy::plan(manager, request.service(), image).await?;
             let exact = match request {
                 Request::Deploy { .. } => Request::Deploy {
                     service: planned.name.clone(),
                     image: planned.to.clone(),
                     container: None,
                 },
-                Request::Rollback { to, .. } => Request::Rollback {
+                _ => Request::Rollback {
                     service: planned.name.clone(),
-                    to: to.clone(),
+                    to: image.map(str::to_string),
                 },
             };
             let how = match image {
                 Some(_) => {
                     "Swarm replaces the tasks as the service's update config says; \
-                            a failure ends on the previous image"
+                     a failure ends on the previous image"
                 }
                 None => "Swarm's own rollback to the spec it kept",
             };
-            Ok(Plan {
-                exact,
-                action,
-                service: planned.name.clone(),
-                from: planned.from.clone(),
-                to: planned.to.clone(),
-                diff: planned.diff.clone(),
-                how: how.into(),
-                steps: Steps::Swarm(Box::new(planned)),
-            })
+            (planned, exact, how.to_string())
         }
-    }
+        Request::Scale { service, replicas } => {
+            let planned = swarm_deploy::plan_scale(manager, service, *replicas).await?;
+            let exact = Request::Scale {
+                service: planned.name.clone(),
+                replicas: *replicas,
+            };
+            let how = "Swarm starts or stops tasks; dokk follows them until they all run".into();
+            (planned, exact, how)
+        }
+        Request::Availability { node, availability } => {
+            let planned = swarm_deploy::plan_availability(manager, node, availability).await?;
+            let exact = Request::Availability {
+                node: planned.name.clone(),
+                availability: availability.clone(),
+            };
+            let how = match availability.as_str() {
+                "drain" => "Swarm moves its tasks to other nodes; dokk follows them until they run",
+                "pause" => "Swarm places no new task there; the ones it runs stay",
+                _ => "Swarm may place new tasks there; running ones do not move back by themselves",
+            };
+            (planned, exact, how.to_string())
+        }
+    };
+    Ok(Plan {
+        exact,
+        action,
+        service: planned.name.clone(),
+        from: planned.from.clone(),
+        to: planned.to.clone(),
+        diff: planned.diff.clone(),
+        how,
+        steps: Steps::Swarm(Box::new(planned)),
+    })
 }
 
 /// Makes the plan, following it as `follow` says, `progress` seeing each step; the result is
@@ -310,16 +382,17 @@ pub async fn apply(
         steps,
         ..
     } = plan;
-    let (result, reason, rolled_back) = match steps {
+    // Past the mutation, a failure to follow it still leaves a record of what was sent.
+    let followed = match steps {
         Steps::Compose { docker, replicas } => {
             let outcome = compose::deploy_service(&docker, &replicas, &to, REPLICA_TIMEOUT, |l| {
                 progress(l.to_string())
             })
             .await?;
-            match outcome {
+            Ok(match outcome {
                 ServiceOutcome::Stable { .. } => ("stable", None, false),
                 ServiceOutcome::Reverted { reason } => ("failed", Some(reason), true),
-            }
+            })
         }
         Steps::Ecs {
             aws,
@@ -342,19 +415,26 @@ pub async fn apply(
                     follow,
                     progress,
                 )
-                .await?
+                .await
             } else {
-                ("started", None, false)
+                Ok(("started", None, false))
             }
         }
         Steps::Swarm(planned) => {
-            let sent = swarm_deploy::update(&planned).await?;
-            progress(format!("{service}: the manager took the new spec"));
+            swarm_deploy::update(&planned).await?;
+            progress(format!("{service}: the manager took the change"));
             if follow.wait {
-                follow_swarm(context, &planned, sent, follow, progress).await?
+                follow_swarm(context, &planned, follow, progress).await
             } else {
-                ("started", None, false)
+                Ok(("started", None, false))
             }
+        }
+    };
+    let (result, reason, rolled_back) = match followed {
+        Ok(ended) => ended,
+        Err(error) => {
+            record(&context.name, action, &service, &from, &to, "unfollowed");
+            return Err(error);
         }
     };
     record(&context.name, action, &service, &from, &to, result);
@@ -425,21 +505,10 @@ async fn follow_ecs(
 async fn follow_swarm(
     context: &Context,
     planned: &SwarmPlan,
-    sent: chrono::DateTime<chrono::Utc>,
     follow: Follow,
     progress: &mut (dyn FnMut(String) + Send),
 ) -> Result<(&'static str, Option<String>, bool), DeployError> {
-    let native = planned.image.is_none();
-    let ended = swarm_deploy::follow(
-        &planned.engine,
-        &planned.id,
-        sent,
-        native,
-        follow.poll,
-        follow.timeout,
-        progress,
-    )
-    .await?;
+    let ended = swarm_deploy::follow(planned, follow.poll, follow.timeout, progress).await?;
     Ok(match ended {
         Ended::Completed => ("stable", None, false),
         Ended::RolledBack(reason) => {
@@ -449,25 +518,17 @@ async fn follow_swarm(
         Ended::Paused(reason) => {
             progress(format!("the update paused ({reason}); dokk rolls it back"));
             let rollback = SwarmPlan {
-                image: None,
                 engine: planned.engine.clone(),
                 id: planned.id.clone(),
                 name: planned.name.clone(),
                 from: planned.to.clone(),
                 to: planned.from.clone(),
+                change: SwarmChange::NativeRollback,
                 diff: Vec::new(),
             };
-            let sent = swarm_deploy::update(&rollback).await?;
-            let back = swarm_deploy::follow(
-                &planned.engine,
-                &planned.id,
-                sent,
-                true,
-                follow.poll,
-                follow.timeout,
-                progress,
-            )
-            .await?
+            swarm_deploy::update(&rollback).await?;
+            let back = swarm_deploy::follow(&rollback, follow.poll, follow.timeout, progress)
+                .await?
                 == Ended::Completed;
             if back {
                 record(
@@ -486,7 +547,15 @@ async fn follow_swarm(
             Some(format!("the rollback paused: {reason}")),
             false,
         ),
-        Ended::TimedOut => ("failed", Some("timed out".into()), false),
+        Ended::Stuck(pending) => ("failed", Some(format!("stuck: {pending}")), false),
+        Ended::TimedOut(waiting) => (
+            "failed",
+            Some(match waiting.as_str() {
+                "" => "timed out".to_string(),
+                _ => format!("timed out waiting for {waiting}"),
+            }),
+            false,
+        ),
     })
 }
 

@@ -79,27 +79,27 @@ async fn stream_one(
                 }
             }
         }
-        if !lines.is_empty()
-            && out
-                .send(LogEvent::Batch(LogBatch {
-                    source: source.clone(),
-                    lines,
-                }))
-                .await
-                .is_err()
-        {
+        if !send_batch(&out, &source, lines).await {
             return;
         }
     }
-    let rest = splitter.finish();
-    if !rest.is_empty() {
-        let _ = out
+    send_batch(&out, &source, splitter.finish()).await;
+}
+
+/// Sends `lines` (when there are any) as one batch; false when nobody listens any more.
+pub(crate) async fn send_batch(
+    out: &mpsc::Sender<LogEvent>,
+    source: &Arc<str>,
+    lines: Vec<PendingLine>,
+) -> bool {
+    lines.is_empty()
+        || out
             .send(LogEvent::Batch(LogBatch {
-                source,
-                lines: rest,
+                source: source.clone(),
+                lines,
             }))
-            .await;
-    }
+            .await
+            .is_ok()
 }
 
 /// Frames are usually one line each, but a TTY's output comes in arbitrary pieces.

@@ -4,6 +4,7 @@
 //! reservations, and the service's max-per-node is not reached.
 
 use super::{SwarmNode, SwarmService, SwarmState};
+use crate::ui::format::core_count;
 
 /// How many more tasks of a service one node can take, and why it takes none.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -89,18 +90,8 @@ pub fn room_on(state: &SwarmState, service: &SwarmService, node: &SwarmNode) -> 
     if room.why_not.is_some() {
         return room;
     }
-    let by_cpu = service
-        .reservations
-        .cpu_cores
-        .map(|cpu| ((free_cpu + 1e-9) / cpu).floor() as u64);
-    let by_memory = service
-        .reservations
-        .memory_bytes
-        .map(|memory| free_memory / memory.max(1));
-    let mut fits = match (by_cpu, by_memory) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
+    let by_resources = tasks_fitting(service, free_cpu, free_memory);
+    let mut fits = by_resources;
     if service.max_per_node > 0 {
         let here = state
             .service_tasks(&service.id)
@@ -110,16 +101,28 @@ pub fn room_on(state: &SwarmState, service: &SwarmService, node: &SwarmNode) -> 
         fits = Some(fits.map_or(left, |f| f.min(left)));
     }
     if fits == Some(0) {
-        room.why_not = Some(
-            if service.max_per_node > 0 && by_cpu.min(by_memory) != Some(0) {
-                format!("{} per node already", service.max_per_node)
-            } else {
-                "reservations do not fit".to_string()
-            },
-        );
+        room.why_not = Some(if service.max_per_node > 0 && by_resources != Some(0) {
+            format!("{} per node already", service.max_per_node)
+        } else {
+            "reservations do not fit".to_string()
+        });
     }
     room.room = fits;
     room
+}
+
+/// Each node's room for more tasks of `service`, and their sum (`None`: no bound).
+pub fn room_left(state: &SwarmState, service: &SwarmService) -> (Option<u64>, Vec<NodeRoom>) {
+    let nodes: Vec<NodeRoom> = state
+        .nodes
+        .iter()
+        .map(|node| room_on(state, service, node))
+        .collect();
+    let unbounded = nodes
+        .iter()
+        .any(|n| n.room.is_none() && n.why_not.is_none());
+    let room = (!unbounded).then(|| nodes.iter().filter_map(|n| n.room).sum());
+    (room, nodes)
 }
 
 /// Would `service` at `wanted` tasks fit, node by node?
@@ -128,17 +131,10 @@ pub fn fit_scale(state: &SwarmState, service: &SwarmService, wanted: u64) -> Sca
         .service_tasks(&service.id)
         .filter(|t| t.is_desired())
         .count() as u64;
-    let nodes: Vec<NodeRoom> = state
-        .nodes
-        .iter()
-        .map(|node| room_on(state, service, node))
-        .collect();
+    let (room, nodes) = room_left(state, service);
     let new_tasks = wanted.saturating_sub(current);
-    let unlimited = nodes
-        .iter()
-        .any(|n| n.room.is_none() && n.why_not.is_none());
-    let room: u64 = nodes.iter().filter_map(|n| n.room).sum();
-    let fits = unlimited || room >= new_tasks;
+    let fits = room.is_none_or(|room| room >= new_tasks);
+    let room = room.unwrap_or(u64::MAX);
     let mut warnings = Vec::new();
     if service.reservations.cpu_cores.is_none() && service.reservations.memory_bytes.is_none() {
         warnings.push(format!(
@@ -153,8 +149,10 @@ pub fn fit_scale(state: &SwarmState, service: &SwarmService, wanted: u64) -> Sca
             .filter(|n| n.cpus > 0.0 && limit > n.cpus)
         {
             warnings.push(format!(
-                "CPU limit {limit} above {}'s {} CPUs: the engine rejects the task there",
-                node.hostname, node.cpus
+                "CPU limit {} above {}'s {} CPUs: the engine rejects the task there",
+                core_count(limit),
+                node.hostname,
+                core_count(node.cpus)
             ));
         }
     }
@@ -167,7 +165,7 @@ pub fn fit_scale(state: &SwarmState, service: &SwarmService, wanted: u64) -> Sca
     let nodes_needed = if fits {
         0
     } else {
-        let per_node = largest_node(state)
+        let per_node = largest_node(state, service)
             .map(|node| empty_node_room(service, node))
             .unwrap_or(0);
         if per_node == 0 {
@@ -187,8 +185,15 @@ pub fn fit_scale(state: &SwarmState, service: &SwarmService, wanted: u64) -> Sca
     }
 }
 
-fn largest_node(state: &SwarmState) -> Option<&SwarmNode> {
-    state.nodes.iter().max_by(|a, b| {
+/// The largest node the service may run on (as a new node like it would), else the largest.
+fn largest_node<'a>(state: &'a SwarmState, service: &SwarmService) -> Option<&'a SwarmNode> {
+    let allowed = |n: &&SwarmNode| service.constraints.iter().all(|c| constraint_matches(c, n));
+    let pool: Vec<&SwarmNode> = if state.nodes.iter().any(|n| allowed(&n)) {
+        state.nodes.iter().filter(allowed).collect()
+    } else {
+        state.nodes.iter().collect()
+    };
+    pool.into_iter().max_by(|a, b| {
         (a.cpus, a.memory_bytes)
             .partial_cmp(&(b.cpus, b.memory_bytes))
             .unwrap_or(std::cmp::Ordering::Equal)
@@ -197,22 +202,27 @@ fn largest_node(state: &SwarmState) -> Option<&SwarmNode> {
 
 /// Tasks of `service` an empty node the size of `node` would take.
 fn empty_node_room(service: &SwarmService, node: &SwarmNode) -> u64 {
-    let by_cpu = service
-        .reservations
-        .cpu_cores
-        .map(|cpu| ((node.cpus + 1e-9) / cpu).floor() as u64);
-    let by_memory = service
-        .reservations
-        .memory_bytes
-        .map(|memory| node.memory_bytes / memory.max(1));
-    let room = by_cpu
-        .min(by_memory)
-        .or(by_cpu)
-        .or(by_memory)
-        .unwrap_or(u64::MAX);
+    let room = tasks_fitting(service, node.cpus, node.memory_bytes).unwrap_or(u64::MAX);
     match service.max_per_node {
         0 => room,
         max => room.min(max),
+    }
+}
+
+/// How many of the service's reservations fit in `cpu` cores and `memory` bytes; `None`
+/// when it reserves nothing.
+fn tasks_fitting(service: &SwarmService, cpu: f64, memory: u64) -> Option<u64> {
+    let by_cpu = service
+        .reservations
+        .cpu_cores
+        .map(|reserved| ((cpu + 1e-9) / reserved).floor() as u64);
+    let by_memory = service
+        .reservations
+        .memory_bytes
+        .map(|reserved| memory / reserved.max(1));
+    match (by_cpu, by_memory) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 
@@ -258,6 +268,7 @@ mod tests {
             desired: 0,
             version: 1,
             updated_at: None,
+            tty: false,
         }
     }
 
@@ -304,5 +315,34 @@ mod tests {
         assert!(fit_scale(&state, &zoned, 2).fits && !fit_scale(&state, &zoned, 3).fits);
         let spread = service(0.25, &[], 1);
         assert!(fit_scale(&state, &spread, 2).fits && !fit_scale(&state, &spread, 3).fits);
+    }
+
+    #[test]
+    fn a_memory_only_reservation_that_does_not_fit_says_so() {
+        let state = SwarmState {
+            nodes: vec![node("n1", 2.0, "a")],
+            ..SwarmState::default()
+        };
+        let mut big = service(0.0, &[], 2);
+        big.reservations = Resources {
+            cpu_cores: None,
+            memory_bytes: Some(2 << 30),
+        };
+        let room = room_on(&state, &big, &state.nodes[0]);
+        assert_eq!(room.room, Some(0));
+        assert_eq!(room.why_not.as_deref(), Some("reservations do not fit"));
+    }
+
+    #[test]
+    fn nodes_needed_counts_nodes_like_the_ones_the_service_may_use() {
+        let state = SwarmState {
+            nodes: vec![node("n1", 8.0, "a"), node("n2", 1.0, "b")],
+            ..SwarmState::default()
+        };
+        let zoned = service(0.5, &["node.labels.zone==b"], 0);
+        let fit = fit_scale(&state, &zoned, 6);
+        assert!(!fit.fits);
+        // n2 takes 2; 4 more need 2 nodes of n2's size, not 1 of n1's.
+        assert_eq!(fit.nodes_needed, 2);
     }
 }

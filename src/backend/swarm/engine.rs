@@ -117,12 +117,12 @@ impl Engine {
 
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, EngineError> {
         let body = self.call(Method::GET, &self.versioned(path), None).await?;
-        self.decode(path, &body)
+        self.decode(Method::GET, path, &body)
     }
 
     async fn get_unversioned<T: DeserializeOwned>(&self, path: &str) -> Result<T, EngineError> {
         let body = self.call(Method::GET, path, None).await?;
-        self.decode(path, &body)
+        self.decode(Method::GET, path, &body)
     }
 
     /// POSTs a JSON body; the answer's JSON (`null` when it has none).
@@ -141,17 +141,22 @@ impl Engine {
         if answer.is_empty() {
             return Ok(serde_json::Value::Null);
         }
-        self.decode(path, &answer)
+        self.decode(Method::POST, path, &answer)
     }
 
     fn versioned(&self, path: &str) -> String {
         format!("/v{}{path}", self.api)
     }
 
-    fn decode<T: DeserializeOwned>(&self, what: &str, body: &[u8]) -> Result<T, EngineError> {
+    fn decode<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &[u8],
+    ) -> Result<T, EngineError> {
         serde_json::from_slice(body).map_err(|e| EngineError::Malformed {
             host: self.host.clone(),
-            what: format!("GET {what}"),
+            what: format!("{method} {}", path.split('?').next().unwrap_or(path)),
             message: e.to_string(),
         })
     }

@@ -10,15 +10,17 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use super::{Engine, SwarmService, SwarmState};
-use crate::backend::docker::logs::LineSplitter;
+use crate::backend::docker::logs::{LineSplitter, send_batch};
 use crate::backend::logs::LogWindow;
-use crate::logs::{LogBatch, LogEvent, Stream};
+use crate::logs::{LogEvent, Stream};
 
 /// A task whose logs to read, with the tag its lines carry (`web.2@node-2`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskSource {
     pub task: String,
     pub tag: String,
+    /// The task's container has a TTY: its stream is raw bytes, not frames.
+    pub tty: bool,
 }
 
 /// The tasks of `service` to read: the desired ones, or every one still known to the manager.
@@ -40,6 +42,7 @@ pub fn sources(state: &SwarmState, service: &SwarmService, all_tasks: bool) -> V
             TaskSource {
                 task: t.id.clone(),
                 tag: format!("{old}{}.{slot}@{node}", service.short_name()),
+                tty: service.tty,
             }
         })
         .collect();
@@ -78,6 +81,7 @@ async fn stream_one(
         path.push_str(&format!("&since={}", since.timestamp()));
     }
     let tag: Arc<str> = source.tag.into();
+    let tty = source.tty;
     let mut body = match engine.stream(&path).await {
         Ok(body) => Box::pin(body),
         Err(error) => {
@@ -100,30 +104,18 @@ async fn stream_one(
             }
         };
         let mut lines = Vec::new();
-        for (stream, payload) in frames.feed(&chunk) {
-            splitter.feed(stream, &payload, &mut lines);
+        if tty {
+            splitter.feed(Stream::Stdout, &chunk, &mut lines);
+        } else {
+            for (stream, payload) in frames.feed(&chunk) {
+                splitter.feed(stream, &payload, &mut lines);
+            }
         }
-        if !lines.is_empty()
-            && out
-                .send(LogEvent::Batch(LogBatch {
-                    source: tag.clone(),
-                    lines,
-                }))
-                .await
-                .is_err()
-        {
+        if !send_batch(&out, &tag, lines).await {
             return;
         }
     }
-    let rest = splitter.finish();
-    if !rest.is_empty() {
-        let _ = out
-            .send(LogEvent::Batch(LogBatch {
-                source: tag,
-                lines: rest,
-            }))
-            .await;
-    }
+    send_batch(&out, &tag, splitter.finish()).await;
 }
 
 /// The engine's multiplexed stream (no TTY): frames of an 8-byte header (stream, 0, 0, 0,

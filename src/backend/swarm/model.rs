@@ -143,6 +143,8 @@ pub struct SwarmService {
     pub desired: u64,
     pub version: u64,
     pub updated_at: Option<DateTime<Utc>>,
+    /// Its containers run with a TTY: their logs come raw, not in the engine's frames.
+    pub tty: bool,
 }
 
 impl SwarmService {
@@ -303,6 +305,9 @@ impl SwarmState {
             warnings.push("single manager: no fault tolerance".to_string());
         }
         for node in &self.nodes {
+            if let Some(reach) = node.reachability.as_deref().filter(|r| *r != "reachable") {
+                warnings.push(format!("manager {} {reach}", node.hostname));
+            }
             if !node.is_ready() {
                 warnings.push(format!("{} {}", node.hostname, node.state));
             } else if node.availability != "active" {
@@ -458,6 +463,8 @@ struct RawTaskSpec {
 #[serde(rename_all = "PascalCase", default)]
 struct RawContainerSpec {
     image: String,
+    #[serde(rename = "TTY")]
+    tty: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -576,6 +583,7 @@ impl From<RawService> for SwarmService {
             name: spec.name,
             mode: mode(&spec.mode),
             image: strip_digest(&template.container_spec.image),
+            tty: template.container_spec.tty,
             labels: spec.labels,
             limits: template.resources.limits.resources(),
             reservations: template.resources.reservations.resources(),
@@ -771,5 +779,14 @@ mod tests {
             ..SwarmState::default()
         };
         assert_eq!(lost.warnings()[0], "quorum lost: 1 of 3 managers reachable");
+        let one_down = SwarmState {
+            nodes: vec![
+                node("m1", "manager", Some("reachable"), "ready", "active"),
+                node("m2", "manager", Some("reachable"), "ready", "active"),
+                node("m3", "manager", Some("unreachable"), "down", "active"),
+            ],
+            ..SwarmState::default()
+        };
+        assert_eq!(one_down.warnings(), ["manager m3 unreachable", "m3 down"]);
     }
 }
