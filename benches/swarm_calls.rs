@@ -147,12 +147,22 @@ async fn measure(lab: &Lab, services: usize, tasks: usize) {
     let watcher = spawn_swarm_watcher(target, Duration::from_secs(1), tx);
     let (mut first_frame, mut usage_frame) = (None, None);
     let (mut calls, mut took) = (Vec::new(), Vec::new());
-    let mut sampled = 0;
+    let (mut sampled, mut running) = (0, tasks);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
     while calls.len() < 6 || usage_frame.is_none() {
-        let Some(event) = rx.recv().await else { break };
+        let Ok(Some(event)) = tokio::time::timeout_at(deadline, rx.recv()).await else {
+            eprintln!("stopped waiting after 90 s");
+            break;
+        };
         match &event {
             BackendEvent::Swarm(snapshot) => {
                 calls.push(snapshot.calls);
+                running = snapshot
+                    .state
+                    .tasks
+                    .iter()
+                    .filter(|t| t.is_running())
+                    .count();
                 took.push(snapshot.took.as_secs_f64() * 1e3);
             }
             BackendEvent::SwarmUsage(usage) => {
@@ -178,7 +188,7 @@ async fn measure(lab: &Lab, services: usize, tasks: usize) {
                 .draw(|frame| dokk::ui::draw(frame, &state))
                 .expect("draw");
             first_frame.get_or_insert(started.elapsed());
-            if is_usage && sampled >= tasks {
+            if is_usage && sampled >= running {
                 usage_frame.get_or_insert(started.elapsed());
             }
         }
@@ -200,7 +210,9 @@ async fn measure(lab: &Lab, services: usize, tasks: usize) {
     let steady: Vec<usize> = calls[1..].to_vec();
     let minimum = 3; // one list each of nodes, services (with their counts) and tasks
     let mean = steady.iter().sum::<usize>() as f64 / steady.len() as f64;
-    println!("Swarm requests per full refresh: 3 nodes, {services} services, {tasks} tasks");
+    println!(
+        "Swarm requests per full refresh: 3 nodes, {services} services, {tasks} tasks ({running} running)"
+    );
     println!("minimum: GET /nodes + GET /services?status=true + GET /tasks = {minimum}");
     println!("first refresh (connects: + GET /version): {}", calls[0]);
     println!(
