@@ -5,6 +5,7 @@ pub mod backend;
 pub mod capacity;
 pub mod cli;
 pub mod config;
+pub mod files;
 #[cfg(test)]
 pub mod fixtures;
 pub mod guard;

@@ -1,3 +1,4 @@
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -48,6 +49,15 @@ enum Command {
     Deploy(dokk::cli::DeployArgs),
     /// Roll back to the previous revision, or any ACTIVE one with --to.
     Rollback(dokk::cli::RollbackArgs),
+    /// Repair rollouts a signal, a kill or a lost connection cut off (Compose): finish each
+    /// when every replica already runs the new image, else put the service back. Every other
+    /// command on the context does this first too. Exit 0 repaired or nothing to repair, 1 not.
+    Recover {
+        /// Only this service (`project/service` or `service`).
+        service: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Swarm: run SERVICE=N tasks of a replicated service (says first whether they fit).
     Scale(dokk::cli::ScaleArgs),
     /// Swarm: drain a node (its tasks move), pause it, or activate it again.
@@ -143,8 +153,25 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command.unwrap_or(Command::Ui) {
         Command::Status { json } => {
             let mut out = std::io::stdout().lock();
-            runtime.block_on(dokk::cli::run_status(&context, json, &mut out))?;
+            // A repair is said on stderr even with --json: it changed the fleet.
+            let mut progress = cli_progress(false);
+            runtime.block_on(async {
+                dokk::backend::deploy::recover(&context, None, &mut progress).await;
+                dokk::cli::run_status(&context, json, &mut out).await
+            })?;
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Recover { service, json } => {
+            let mut out = std::io::stdout().lock();
+            let mut progress = cli_progress(json);
+            let ok = runtime.block_on(dokk::cli::run_recover(
+                &context,
+                service.as_deref(),
+                json,
+                &mut out,
+                &mut progress,
+            ));
+            Ok(rollout_exit(ok))
         }
         Command::Logs(args) => {
             let mut out = std::io::stdout().lock();
@@ -210,8 +237,9 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
 /// Progress of a rollout on stderr, unless the output is JSON.
 fn cli_progress(json: bool) -> impl FnMut(String) + Send {
     move |line| {
+        // Not eprintln!: after SIGHUP the terminal may be gone, and that is no reason to panic.
         if !json {
-            eprintln!("{line}");
+            let _ = writeln!(std::io::stderr(), "{line}");
         }
     }
 }
@@ -268,13 +296,7 @@ fn raise_open_file_limit() {
 /// Logs go to a file, never to the screen: `DOKK_LOG` sets the level (default `info`).
 fn init_logging() -> Option<tracing_appender::non_blocking::WorkerGuard> {
     let path = dokk::tui::log_path()?;
-    let dir = path.parent()?;
-    std::fs::create_dir_all(dir).ok()?;
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .ok()?;
+    let file = dokk::files::append_private(&path).ok()?;
     let (writer, guard) = tracing_appender::non_blocking(file);
     let filter = tracing_subscriber::EnvFilter::try_from_env("DOKK_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));

@@ -26,7 +26,7 @@ use crate::backend::deploy;
 use crate::backend::logs::{self, LogWindow};
 use crate::backend::session;
 use crate::backend::{self, Watch};
-use crate::config::{Config, Target, Theme, user_theme_dir};
+use crate::config::{Config, Context, Target, Theme, user_theme_dir};
 use crate::logs::LogEvent;
 
 type Term = Terminal<CrosstermBackend<Stdout>>;
@@ -112,6 +112,7 @@ pub async fn run(config: Config, mut state: State) -> anyhow::Result<()> {
         log_tx,
         rollout_tx,
     };
+    spawn_recovery(&state.context, console.rollout_tx.clone());
     let mut terminate = signal(SignalKind::terminate())?;
     let mut hangup = signal(SignalKind::hangup())?;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -473,6 +474,20 @@ fn base64(bytes: &[u8]) -> String {
 }
 
 /// Where the log file goes: the state dir (or cache dir) from `directories`.
+/// Repairs the rollouts of the context that were cut off (as every command does first), and
+/// shows what it did in the rollout panel when there was anything.
+fn spawn_recovery(context: &Context, tx: mpsc::Sender<RolloutEvent>) {
+    let context = context.clone();
+    tokio::spawn(async move {
+        let mut lines = Vec::new();
+        let recovered = deploy::recover(&context, None, &mut |line| lines.push(line)).await;
+        if !recovered.is_empty() {
+            let title = "Interrupted rollouts, repaired (also in the audit log)".to_string();
+            let _ = tx.send(RolloutEvent::Show { title, lines }).await;
+        }
+    });
+}
+
 pub fn log_path() -> Option<PathBuf> {
     let dirs = crate::config::project_dirs()?;
     let dir = dirs.state_dir().unwrap_or(dirs.cache_dir()).to_path_buf();

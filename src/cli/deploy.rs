@@ -6,8 +6,9 @@
 use std::io::Write;
 
 use super::confirm::confirm;
+use super::interrupt::{Caught, Interrupts, REPAIR_BOUND, say};
 use crate::backend::deploy::{self, DeployError, Follow, Request};
-use crate::config::Context;
+use crate::config::{Context, Target};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct HistoryArgs {
@@ -208,9 +209,32 @@ async fn run(
     out: &mut impl Write,
     progress: &mut (dyn FnMut(String) + Send),
 ) -> Result<bool, DeployError> {
+    deploy::recover(context, None, progress).await;
     let plan = deploy::plan(context, request).await?;
     confirm(plan.action, &plan.service, &plan.lines(), args.yes)?;
-    let report = deploy::apply(context, plan, args.follow(), progress).await?;
+    let (action, service) = (plan.action, plan.service.clone());
+    let mut interrupts =
+        Interrupts::listen().map_err(|e| DeployError::Failed(format!("signals: {e}")))?;
+    let mut applying = Box::pin(deploy::apply(context, plan, args.follow(), progress));
+    let caught = tokio::select! {
+        report = &mut applying => Ok(report?),
+        caught = interrupts.next() => Err(caught),
+    };
+    // Dropping the rollout releases its journal for the repair.
+    drop(applying);
+    let report = match caught {
+        Ok(report) => report,
+        Err(caught) => {
+            return Err(interrupted(
+                context,
+                (action, &service),
+                caught,
+                &mut interrupts,
+                progress,
+            )
+            .await);
+        }
+    };
     let written = if args.json {
         serde_json::to_writer_pretty(&mut *out, &report)
             .map_err(std::io::Error::other)
@@ -222,6 +246,113 @@ async fn run(
     Ok(report.ok())
 }
 
+/// `dokk recover [SERVICE]`: repairs what interrupted rollouts left; true when nothing is
+/// left to repair.
+pub async fn run_recover(
+    context: &Context,
+    service: Option<&str>,
+    json: bool,
+    out: &mut impl Write,
+    progress: &mut (dyn FnMut(String) + Send),
+) -> Result<bool, DeployError> {
+    let recovered = deploy::recover(context, service, progress).await;
+    let written = if json {
+        serde_json::to_writer_pretty(&mut *out, &recovered)
+            .map_err(std::io::Error::other)
+            .and_then(|()| writeln!(out))
+    } else if recovered.is_empty() {
+        writeln!(
+            out,
+            "no interrupted rollout on {}{}",
+            context.name,
+            service.map(|s| format!(" for {s}")).unwrap_or_default()
+        )
+    } else {
+        recovered.iter().try_for_each(|r| {
+            writeln!(
+                out,
+                "{} {}: {}: {}",
+                r.action, r.service, r.result, r.message
+            )
+        })
+    };
+    written.map_err(|e| DeployError::Failed(e.to_string()))?;
+    Ok(recovered
+        .iter()
+        .all(|r| matches!(r.result, "finished" | "put back")))
+}
+
+/// After a signal cut a rollout off: the repair the next command would run, run now (bounded;
+/// a second signal warns, a third stops it), and what state the service is in.
+async fn interrupted(
+    context: &Context,
+    (action, service): (&str, &str),
+    caught: Caught,
+    interrupts: &mut Interrupts,
+    progress: &mut (dyn FnMut(String) + Send),
+) -> DeployError {
+    let code = caught.exit_code();
+    let signal = caught.name();
+    if !matches!(context.target, Target::Docker(_)) {
+        return DeployError::Interrupted {
+            code,
+            message: format!(
+                "{signal}: stopped following the {action} of {service}; the platform carries it on \
+                 (`dokk status` shows where it is, `dokk rollback {service}` undoes it)"
+            ),
+        };
+    }
+    say(&format!(
+        "dokk: {signal} during the {action} of {service}: stopping it; the replica in flight is \
+         finished or put back (up to {} s)",
+        REPAIR_BOUND.as_secs()
+    ));
+    let mut repair = Box::pin(tokio::time::timeout(
+        REPAIR_BOUND,
+        deploy::recover(context, Some(service), progress),
+    ));
+    let mut warned = false;
+    let repaired = loop {
+        tokio::select! {
+            repaired = &mut repair => break repaired.ok(),
+            again = interrupts.next() => {
+                if warned {
+                    say(&format!(
+                        "dokk: {}: stopped before the repair ended; the next dokk command on \
+                         this context repairs {service} (or `dokk recover {service}`)",
+                        again.name()
+                    ));
+                    crate::backend::docker::ssh::close_all();
+                    std::process::exit(i32::from(code));
+                }
+                say(&format!(
+                    "dokk: stopping now leaves {service} as it is this moment — a replica may be \
+                     down or parked — until the next dokk command repairs it. {} again to stop \
+                     anyway; waiting for the repair otherwise",
+                    match again { Caught::Interrupt => "Ctrl-C", _ => "The same signal" }
+                ));
+                warned = true;
+            }
+        }
+    };
+    let state = match repaired.as_deref() {
+        None => format!(
+            "the repair took over {} s and was left; `dokk recover {service}` finishes it",
+            REPAIR_BOUND.as_secs()
+        ),
+        Some([]) => format!("nothing had been touched yet: {service} is as it was"),
+        Some(list) => list
+            .iter()
+            .map(|r| format!("{}: {}", r.result, r.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+    };
+    DeployError::Interrupted {
+        code,
+        message: format!("{signal}: the {action} of {service} was stopped; {state}"),
+    }
+}
+
 /// Exit-code mapping shared by the three commands.
 pub fn exit_code(result: Result<bool, DeployError>) -> (u8, Option<String>) {
     match result {
@@ -229,5 +360,6 @@ pub fn exit_code(result: Result<bool, DeployError>) -> (u8, Option<String>) {
         Ok(false) => (1, None),
         Err(DeployError::Refused(message)) => (2, Some(message)),
         Err(DeployError::Failed(message)) => (1, Some(message)),
+        Err(DeployError::Interrupted { code, message }) => (code, Some(message)),
     }
 }

@@ -6,6 +6,7 @@ mod capacity;
 mod confirm;
 mod deploy;
 mod ecs;
+mod interrupt;
 mod logs;
 mod session;
 mod status;
@@ -14,7 +15,7 @@ mod swarm;
 pub use capacity::{CapacityArgs, CapacityError, run_capacity};
 pub use deploy::{
     DeployArgs, HistoryArgs, NodeAction, NodeArgs, RollbackArgs, RolloutArgs, RolloutCommand,
-    ScaleArgs, exit_code as rollout_exit_code, run_history, run_rollout,
+    ScaleArgs, exit_code as rollout_exit_code, run_history, run_recover, run_rollout,
 };
 pub use ecs::{EcsStatusJson, ecs_status_json, load_cluster, print_ecs_status};
 pub use logs::{LogsArgs, LogsError, parse_since, run_logs};

@@ -23,6 +23,9 @@ use super::{DeployError, Revision, journal};
 use crate::backend::docker::{self, describe};
 use crate::model::{find_service, group_services};
 
+/// What a replica is renamed to while its successor starts: never counted as a replica.
+pub const PARKED: &str = "-dokk-previous";
+
 /// How long a replica without a health check must stay up to count as started.
 pub const SETTLE: Duration = Duration::from_secs(5);
 
@@ -183,7 +186,7 @@ pub enum ReplicaOutcome {
 }
 
 /// Waits until the container is healthy (or, without a health check, has run for `SETTLE`).
-async fn started(docker: &Docker, id: &str, timeout: Duration) -> Result<(), String> {
+pub(super) async fn started(docker: &Docker, id: &str, timeout: Duration) -> Result<(), String> {
     let began = Instant::now();
     loop {
         let inspect = docker
@@ -236,7 +239,7 @@ pub async fn replace(
         .to_string();
     let body = recreate_body(docker, &old, image).await?;
     let networks = networks(&old, &old_id.chars().take(12).collect::<String>());
-    let parked = format!("{name}-dokk-previous");
+    let parked = format!("{name}{PARKED}");
     docker
         .rename_container(
             &old_id,
@@ -436,7 +439,7 @@ async fn running_replicas(
         .containers
         .iter()
         .filter_map(|id| containers.iter().find(|c| &c.id == id))
-        .filter(|c| c.is_running())
+        .filter(|c| c.is_running() && !c.name.ends_with(PARKED))
         .map(|c| (c.id.clone(), c.image.clone()))
         .collect();
     if list.is_empty() {

@@ -4,9 +4,11 @@
 
 pub mod compose;
 pub mod ecs;
+pub mod intent;
 pub mod rollout;
 pub mod swarm;
 
+pub use intent::Recovered;
 pub use rollout::{Follow, Plan, Report, Request, apply, plan};
 
 use crate::config::{Context, Target};
@@ -18,6 +20,24 @@ pub enum DeployError {
     Refused(String),
     #[error("{0}")]
     Failed(String),
+    /// A signal stopped the rollout; `code` is the exit code (130, 143, 129).
+    #[error("{message}")]
+    Interrupted { code: u8, message: String },
+}
+
+/// Repairs the context's rollouts that were cut off (of `service` only, when given): Compose
+/// keeps an intent journal for that; ECS and Swarm carry a rollout on by themselves.
+pub async fn recover(
+    context: &Context,
+    service: Option<&str>,
+    progress: &mut (dyn FnMut(String) + Send),
+) -> Vec<Recovered> {
+    match &context.target {
+        Target::Docker(docker) => {
+            intent::recover(&context.name, &docker.host, service, progress).await
+        }
+        Target::Ecs(_) | Target::Swarm(_) => Vec::new(),
+    }
 }
 
 /// A service's revisions, newest first, on whichever platform the context is.
@@ -251,7 +271,11 @@ pub fn record(context: &str, action: &str, service: &str, from: &str, to: &str, 
         result,
     };
     if let Err(error) = audit(&entry) {
-        eprintln!("dokk: could not append to the audit log: {error}");
+        tracing::warn!(%error, "could not append to the audit log");
+        let _ = writeln!(
+            std::io::stderr(),
+            "dokk: could not append to the audit log: {error}"
+        );
     }
 }
 
@@ -274,13 +298,7 @@ pub fn journal(context: &str, service: &str) -> Vec<serde_json::Value> {
 pub fn audit(entry: &AuditEntry) -> std::io::Result<()> {
     let path =
         audit_path().ok_or_else(|| std::io::Error::other("no data dir for the audit log"))?;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)?;
+    let mut file = crate::files::append_private(&path)?;
     let mut line = serde_json::to_vec(entry).map_err(std::io::Error::other)?;
     line.push(b'\n');
     file.write_all(&line)

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::compose::{self, ServiceOutcome};
 use super::ecs::{self as ecs_deploy, DeployPlan, Outcome};
+use super::intent::IntentFile;
 use super::swarm::{self as swarm_deploy, Ended, SwarmChange, SwarmPlan};
 use super::{DeployError, diff, record};
 use crate::backend::ecs::{Aws, EcsService, cluster_name};
@@ -385,14 +386,40 @@ pub async fn apply(
     // Past the mutation, a failure to follow it still leaves a record of what was sent.
     let followed = match steps {
         Steps::Compose { docker, replicas } => {
+            let mut journal = IntentFile::begin(
+                &docker,
+                &context.name,
+                &service,
+                action,
+                (&from, &to),
+                &replicas,
+            )
+            .await?;
             let outcome = compose::deploy_service(&docker, &replicas, &to, REPLICA_TIMEOUT, |l| {
+                journal.step(l);
                 progress(l.to_string())
             })
-            .await?;
-            Ok(match outcome {
-                ServiceOutcome::Stable { .. } => ("stable", None, false),
-                ServiceOutcome::Reverted { reason } => ("failed", Some(reason), true),
-            })
+            .await;
+            match outcome {
+                Ok(outcome) => {
+                    journal.finish();
+                    Ok(match outcome {
+                        ServiceOutcome::Stable { .. } => ("stable", None, false),
+                        ServiceOutcome::Reverted { reason } => ("failed", Some(reason), true),
+                    })
+                }
+                // The engine failed under it: what the rollout left is repaired now, while the
+                // operator watches, rather than by the next command.
+                Err(error) => {
+                    drop(journal);
+                    let repaired = super::recover(context, Some(&service), progress).await;
+                    let said: Vec<String> = repaired
+                        .iter()
+                        .map(|r| format!("{}: {}", r.result, r.message))
+                        .collect();
+                    Err(DeployError::Failed(format!("{error}; {}", said.join("; "))))
+                }
+            }
         }
         Steps::Ecs {
             aws,
