@@ -328,3 +328,259 @@ fn deploy_is_health_gated_keeps_everything_but_the_image_and_reverts_a_failure()
     let _ = docker(&["network", "rm", &network]);
     let _ = docker(&["volume", "rm", &volume]);
 }
+
+/// A single-replica web service as seed 000 runs it behind Traefik (routed by its labels, on
+/// a network, under an alias), serving its image's `/version` over HTTP, with `extra` run
+/// arguments; and a prober on the same network asking it every 100 ms through the alias.
+struct Web {
+    project: Project,
+    network: String,
+    service: String,
+}
+
+impl Web {
+    fn start(tag: &str, image: &str, extra: &[&str]) -> Web {
+        let project = Project::new(tag);
+        let network = format!("{}-net", project.name);
+        docker_ok(&["network", "create", &network]);
+        let rule = format!(
+            "traefik.http.routers.{}.rule=Host(`web.test`)",
+            project.name
+        );
+        let mut args = vec![
+            "--health-cmd",
+            "test -f /ok",
+            "--health-interval",
+            "1s",
+            "--health-retries",
+            "2",
+            "--network",
+            network.as_str(),
+            "--network-alias",
+            "web",
+            "--label",
+            "traefik.enable=true",
+            "--label",
+            rule.as_str(),
+            "--label",
+            "traefik.http.services.web.loadbalancer.server.port=80",
+        ];
+        args.extend_from_slice(extra);
+        // sh as PID 1 stops on SIGTERM (httpd alone would wait for the engine's SIGKILL).
+        let serve = "trap 'exit 0' TERM; httpd -f -p 80 -h / & wait";
+        project.run_image("web", 1, &args, image, &["sh", "-c", serve]);
+        let service = format!("{}/web", project.name);
+        assert!(common::wait_until(
+            std::time::Duration::from_secs(30),
+            || healthy_replicas(&project) == 1
+        ));
+        Web {
+            project,
+            network,
+            service,
+        }
+    }
+}
+
+impl Drop for Web {
+    fn drop(&mut self) {
+        let ids = self.project.ids();
+        let mut args = vec!["rm", "-f"];
+        args.extend(ids.iter().map(String::as_str));
+        let _ = docker(&args);
+        let _ = docker(&["network", "rm", &self.network]);
+    }
+}
+
+fn healthy_replicas(project: &Project) -> usize {
+    docker_ok(&[
+        "ps",
+        "-q",
+        "--filter",
+        &format!("label=com.docker.compose.project={}", project.name),
+        "--filter",
+        "health=healthy",
+    ])
+    .lines()
+    .count()
+}
+
+/// What the sampler saw during a deploy: the healthy replicas every 100 ms, and the HTTP
+/// probes through the alias that failed, of all.
+struct Samples {
+    healthy: Vec<usize>,
+    probes: (usize, usize),
+}
+
+/// Runs `dokk deploy` with `args` while sampling the service every 100 ms.
+fn deploy_sampled(web: &Web, dokk: &Dokk, args: &[&str]) -> (std::process::Output, Samples) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+    let prober = docker_ok(&[
+        "run",
+        "-d",
+        "--network",
+        &web.network,
+        common::IMAGE,
+        "sh",
+        "-c",
+        // The static busybox's wget cannot resolve names (no NSS) and crashes on -T; its nslookup
+        // resolves, and the first address is the one a client takes.
+        "while true; do ip=$(nslookup web 127.0.0.11 2>/dev/null \
+         | awk '/^Address/ && $NF !~ /:53$/ {print $NF; exit}'); \
+         [ -n \"$ip\" ] && timeout 1 wget -q -O /dev/null http://$ip/version && echo ok || echo FAIL; \
+         sleep 0.1; done",
+    ]);
+    let done = std::sync::Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let (done, project) = (
+            done.clone(),
+            Project {
+                name: web.project.name.clone(),
+            },
+        );
+        std::thread::spawn(move || {
+            let mut healthy = Vec::new();
+            let mut next = Instant::now();
+            while !done.load(Ordering::SeqCst) {
+                healthy.push(healthy_replicas(&project));
+                next += Duration::from_millis(100);
+                std::thread::sleep(next.saturating_duration_since(Instant::now()));
+            }
+            std::mem::forget(project); // the service is not the sampler's to remove
+            healthy
+        })
+    };
+    let output = dokk
+        .command()
+        .args(["deploy", &web.service])
+        .args(args)
+        .arg("--yes")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("dokk runs");
+    done.store(true, Ordering::SeqCst);
+    let healthy = sampler.join().expect("sampler");
+    let said = docker_ok(&["logs", &prober]);
+    let _ = docker(&["rm", "-f", &prober]);
+    let probes = (
+        said.lines().filter(|l| *l == "FAIL").count(),
+        said.lines().count(),
+    );
+    (output, Samples { healthy, probes })
+}
+
+#[test]
+fn start_first_keeps_a_healthy_replica_in_every_sample_and_host_ports_go_stop_first() {
+    let v1 = version_image("v1", true);
+    let v2 = version_image("v2", true);
+    let dokk = Dokk::new();
+
+    // Routed by labels, no host port: start-first.
+    let web = Web::start("startfirst", &v1, &[]);
+    let (output, samples) = deploy_sampled(&web, &dokk, &["--image", &v2]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("start-first (no host port") && stderr.contains("which serves meanwhile"),
+        "{stderr}"
+    );
+    let ids = web.project.ids();
+    assert_eq!(ids.len(), 1, "one replica after the deploy");
+    assert_eq!(image_of(&ids[0]), v2);
+    assert!(samples.healthy.len() >= 10, "{:?}", samples.healthy);
+    assert!(
+        samples.healthy.iter().all(|&n| n >= 1),
+        "a sample without a healthy replica: {:?}",
+        samples.healthy
+    );
+    assert!(
+        samples.healthy.contains(&2),
+        "both were up at once: {:?}",
+        samples.healthy
+    );
+    println!(
+        "start-first: {} samples, fewest healthy {}; HTTP through the alias: {} of {} failed",
+        samples.healthy.len(),
+        samples.healthy.iter().min().unwrap_or(&0),
+        samples.probes.0,
+        samples.probes.1
+    );
+    drop(web);
+
+    // A host port: stop-first, said, and the gap it leaves is seen.
+    let web = Web::start("stopfirst", &v1, &["-p", "127.0.0.1::80"]);
+    let (output, samples) = deploy_sampled(&web, &dokk, &["--image", &v2]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("stop-first (it publishes host port 127.0.0.1:")
+            && stderr.contains("it is down until its successor is healthy"),
+        "{stderr}"
+    );
+    assert!(
+        samples.healthy.contains(&0),
+        "stop-first leaves a moment without a healthy replica: {:?}",
+        samples.healthy
+    );
+    println!(
+        "stop-first: {} samples, {} without a healthy replica; HTTP: {} of {} failed",
+        samples.healthy.len(),
+        samples.healthy.iter().filter(|&&n| n == 0).count(),
+        samples.probes.0,
+        samples.probes.1
+    );
+    let plan = dokk
+        .command()
+        .args([
+            "deploy",
+            &web.service,
+            "--image",
+            &v1,
+            "--order",
+            "start-first",
+            "--yes",
+        ])
+        .output()
+        .expect("dokk runs");
+    let stderr = String::from_utf8_lossy(&plan.stderr);
+    assert_eq!(plan.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("host port") && stderr.contains("--order stop-first"),
+        "{stderr}"
+    );
+    assert_eq!(image_of(&web.project.ids()[0]), v2, "nothing touched");
+    drop(web);
+
+    // No room on the host for a second copy of a replica's memory limit: start-first refused
+    // when asked for; stop-first chosen by itself, and why is said.
+    let web = Web::start("noroom", &v1, &["--memory", "13g"]);
+    let plan = dokk
+        .command()
+        .args([
+            "deploy",
+            &web.service,
+            "--image",
+            &v2,
+            "--order",
+            "start-first",
+            "--yes",
+        ])
+        .output()
+        .expect("dokk runs");
+    let stderr = String::from_utf8_lossy(&plan.stderr);
+    assert_eq!(plan.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("no room for one more replica's 13312 MiB"),
+        "{stderr}"
+    );
+    let (output, _) = deploy_sampled(&web, &dokk, &["--image", &v2]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("stop-first (the host has no room for one more replica's"),
+        "{stderr}"
+    );
+    let ids = web.project.ids();
+    assert_eq!((ids.len(), image_of(&ids[0])), (1, v2));
+}

@@ -22,15 +22,16 @@ struct Moment {
     delay: Duration,
 }
 
-/// Every progress line of a clean two-replica deploy (8), each cut at once, and the two long
-/// waits of each replica (the old one's stop, the new one's health) cut half-way.
+/// Every progress line of a clean two-replica deploy (how it goes, then 4 per replica), each
+/// cut at once, and the two long waits of each replica (the old one's stop, the new one's
+/// health) cut half-way.
 fn moments() -> Vec<Moment> {
     let at = |line, ms| Moment {
         line,
         delay: Duration::from_millis(ms),
     };
-    let mut list: Vec<Moment> = (0..=8).map(|line| at(line, 0)).collect();
-    list.extend([at(2, 500), at(3, 700), at(6, 500), at(7, 700)]);
+    let mut list: Vec<Moment> = (0..=9).map(|line| at(line, 0)).collect();
+    list.extend([at(3, 500), at(4, 700), at(7, 500), at(8, 700)]);
     list
 }
 
@@ -105,10 +106,10 @@ fn audit_entries(audit: &std::path::Path) -> Vec<Value> {
         .collect()
 }
 
-fn interrupted_deploys_leave_the_service_whole(signal: &str) {
+fn interrupted_deploys_leave_the_service_whole(signal: &str, order: &str) {
     let v1 = version_image("v1", true);
     let v2 = version_image("v2", true);
-    let project = Project::new(&format!("cut-{}", signal.to_lowercase()));
+    let project = Project::new(&format!("cut-{}-{order}", signal.to_lowercase()));
     let volume = format!("{}-data", project.name);
     let mount = format!("{volume}:/data");
     let args = [
@@ -148,7 +149,9 @@ fn interrupted_deploys_leave_the_service_whole(signal: &str) {
         let cut = cut_deploy(
             &dokk,
             &audit,
-            &["deploy", &service, "--image", &to, "--yes"],
+            &[
+                "deploy", &service, "--image", &to, "--order", order, "--yes",
+            ],
             signal,
             at,
         );
@@ -242,11 +245,10 @@ fn interrupted_deploys_leave_the_service_whole(signal: &str) {
         if signal == "INT" && !["0", "130", "signal 2"].contains(&cut.ended.as_str()) {
             wrong.push(format!("SIGINT ended dokk with {}", cut.ended));
         }
-        let step = cut
-            .stderr
-            .iter()
-            .take(at.line.max(1))
-            .next_back()
+        let step = at
+            .line
+            .checked_sub(1)
+            .and_then(|i| cut.stderr.get(i))
             .cloned()
             .unwrap_or_else(|| "(nothing yet)".into());
         table.push(format!(
@@ -268,7 +270,7 @@ fn interrupted_deploys_leave_the_service_whole(signal: &str) {
             break;
         }
     }
-    println!("SIG{signal}:\n{}", table.join("\n"));
+    println!("SIG{signal}, {order}:\n{}", table.join("\n"));
     drop(project);
     let _ = docker(&["volume", "rm", &volume]);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -279,11 +281,21 @@ fn interrupted_deploys_leave_the_service_whole(signal: &str) {
 }
 
 #[test]
-fn sigint_at_any_moment_of_a_deploy_leaves_the_service_whole() {
-    interrupted_deploys_leave_the_service_whole("INT");
+fn sigint_at_any_moment_of_a_stop_first_deploy_leaves_the_service_whole() {
+    interrupted_deploys_leave_the_service_whole("INT", "stop-first");
 }
 
 #[test]
-fn sigkill_at_any_moment_of_a_deploy_leaves_the_service_whole() {
-    interrupted_deploys_leave_the_service_whole("KILL");
+fn sigkill_at_any_moment_of_a_stop_first_deploy_leaves_the_service_whole() {
+    interrupted_deploys_leave_the_service_whole("KILL", "stop-first");
+}
+
+#[test]
+fn sigint_at_any_moment_of_a_start_first_deploy_leaves_the_service_whole() {
+    interrupted_deploys_leave_the_service_whole("INT", "start-first");
+}
+
+#[test]
+fn sigkill_at_any_moment_of_a_start_first_deploy_leaves_the_service_whole() {
+    interrupted_deploys_leave_the_service_whole("KILL", "start-first");
 }

@@ -91,6 +91,7 @@ pub fn on_services_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
                 return vec![Effect::Plan(Request::Rollback {
                     service: service.name.clone(),
                     to: None,
+                    order: None,
                 })];
             }
         }

@@ -148,6 +148,7 @@ pub fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
                 service: field.service,
                 image,
                 container: None,
+                order: None,
             })];
         }
         KeyCode::Tab if !field.listed => field.tab_pending = true,
@@ -237,6 +238,7 @@ mod tests {
                 service: "shop/web".into(),
                 image: "w:2".into(),
                 container: None,
+                order: None,
             })]
         );
         assert!(state.image_field.is_none());

@@ -117,6 +117,7 @@ fn on_fleet_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
                 return vec![Effect::Plan(Request::Rollback {
                     service: service.key.qualified(),
                     to: None,
+                    order: None,
                 })];
             }
         }

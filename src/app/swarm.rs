@@ -126,6 +126,7 @@ pub fn on_services_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
             return vec![Effect::Plan(Request::Rollback {
                 service: service.name,
                 to: None,
+                order: None,
             })];
         }
         (Some(Action::History), _) => {

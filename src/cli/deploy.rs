@@ -7,6 +7,7 @@ use std::io::Write;
 
 use super::confirm::confirm;
 use super::interrupt::{Caught, Interrupts, REPAIR_BOUND, say};
+use crate::backend::deploy::compose::Order;
 use crate::backend::deploy::{self, DeployError, Follow, Request};
 use crate::config::{Context, Target};
 
@@ -38,6 +39,10 @@ pub struct RolloutArgs {
     pub poll: humantime::Duration,
 }
 
+const ORDER_HELP: &str = "Compose: start each new replica beside the old one, which stops \
+    once the new one is healthy (start-first: the default without host ports), or stop the old \
+    one first (stop-first: the default with host ports or no memory room for one more)";
+
 #[derive(Debug, Clone, clap::Args)]
 pub struct DeployArgs {
     pub service: String,
@@ -47,6 +52,8 @@ pub struct DeployArgs {
     /// Which container gets the image (needed when the service has several).
     #[arg(long)]
     pub container: Option<String>,
+    #[arg(long, value_name = "start-first|stop-first", help = ORDER_HELP)]
+    pub order: Option<Order>,
     #[command(flatten)]
     pub rollout: RolloutArgs,
 }
@@ -57,6 +64,8 @@ pub struct RollbackArgs {
     /// The revision to go back to: `7` or `family:7` (default: the previous ACTIVE one).
     #[arg(long)]
     pub to: Option<String>,
+    #[arg(long, value_name = "start-first|stop-first", help = ORDER_HELP)]
+    pub order: Option<Order>,
     #[command(flatten)]
     pub rollout: RolloutArgs,
 }
@@ -136,6 +145,7 @@ impl RolloutCommand for DeployArgs {
             service: self.service.clone(),
             image: self.image.clone(),
             container: self.container.clone(),
+            order: self.order,
         }
     }
     fn rollout(&self) -> &RolloutArgs {
@@ -148,6 +158,7 @@ impl RolloutCommand for RollbackArgs {
         Request::Rollback {
             service: self.service.clone(),
             to: self.to.clone(),
+            order: self.order,
         }
     }
     fn rollout(&self) -> &RolloutArgs {

@@ -19,15 +19,51 @@ use bollard::query_parameters::{
     StopContainerOptionsBuilder,
 };
 
+use serde::{Deserialize, Serialize};
+
 use super::{DeployError, Revision, journal};
 use crate::backend::docker::{self, describe};
-use crate::model::{find_service, group_services};
+use crate::model::{Allocation, Container, find_service, group_services};
 
 /// What a replica is renamed to while its successor starts: never counted as a replica.
 pub const PARKED: &str = "-dokk-previous";
 
 /// How long a replica without a health check must stay up to count as started.
 pub const SETTLE: Duration = Duration::from_secs(5);
+
+/// How a replica makes way for its successor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Order {
+    /// The successor starts beside it (same labels, networks and aliases, so Traefik and DNS
+    /// see both) and it stops once the successor is healthy: no moment without a replica.
+    StartFirst,
+    /// It stops first (a host port cannot be held by two containers): down until the
+    /// successor is healthy.
+    #[default]
+    StopFirst,
+}
+
+impl Order {
+    pub fn label(self) -> &'static str {
+        match self {
+            Order::StartFirst => "start-first",
+            Order::StopFirst => "stop-first",
+        }
+    }
+}
+
+impl std::str::FromStr for Order {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Order, String> {
+        match text {
+            "start-first" => Ok(Order::StartFirst),
+            "stop-first" => Ok(Order::StopFirst),
+            other => Err(format!("`{other}`: the order is start-first or stop-first")),
+        }
+    }
+}
 
 fn failed(what: &str) -> impl Fn(bollard::errors::Error) -> DeployError + '_ {
     move |e| DeployError::Failed(format!("{what}: {}", describe(&e)))
@@ -222,7 +258,7 @@ const STOP_SECONDS: i32 = 10;
 pub async fn replace(
     docker: &Docker,
     container: &str,
-    image: &str,
+    (image, order): (&str, Order),
     timeout: Duration,
     progress: &mut (dyn FnMut(&str) + Send),
 ) -> Result<ReplicaOutcome, DeployError> {
@@ -247,14 +283,16 @@ pub async fn replace(
         )
         .await
         .map_err(failed("rename the old container"))?;
-    progress(&format!(
-        "  stopping {} (up to {STOP_SECONDS} s; it is down until its successor is healthy)",
-        &old_id[..12.min(old_id.len())]
-    ));
+    let old_short = &old_id[..12.min(old_id.len())];
     let stop = StopContainerOptionsBuilder::new().t(STOP_SECONDS).build();
-    if let Err(e) = docker.stop_container(&old_id, Some(stop.clone())).await {
-        restore(docker, &old_id, &name).await;
-        return Err(failed("stop the old container")(e));
+    if order == Order::StopFirst {
+        progress(&format!(
+            "  stopping {old_short} (up to {STOP_SECONDS} s; it is down until its successor is healthy)"
+        ));
+        if let Err(e) = docker.stop_container(&old_id, Some(stop.clone())).await {
+            restore(docker, &old_id, &name).await;
+            return Err(failed("stop the old container")(e));
+        }
     }
     let created = match docker
         .create_container(
@@ -280,8 +318,12 @@ pub async fn replace(
     }
     let result = match docker.start_container(&created, None).await {
         Ok(()) => {
+            let beside = match order {
+                Order::StartFirst => format!(" beside {old_short}, which serves meanwhile"),
+                Order::StopFirst => String::new(),
+            };
             progress(&format!(
-                "  started {}; waiting for it to turn healthy (up to {} s)",
+                "  started {}{beside}; waiting for it to turn healthy (up to {} s)",
                 &created[..12.min(created.len())],
                 timeout.as_secs()
             ));
@@ -291,6 +333,13 @@ pub async fn replace(
     };
     match result {
         Ok(()) => {
+            if order == Order::StartFirst {
+                progress(&format!(
+                    "  {} is healthy; stopping {old_short} (up to {STOP_SECONDS} s)",
+                    &created[..12.min(created.len())]
+                ));
+                let _ = docker.stop_container(&old_id, Some(stop)).await;
+            }
             let remove = RemoveContainerOptionsBuilder::new().force(true).build();
             let _ = docker.remove_container(&old_id, Some(remove)).await;
             Ok(ReplicaOutcome::Replaced {
@@ -332,7 +381,7 @@ pub enum ServiceOutcome {
 pub async fn deploy_service(
     docker: &Docker,
     replicas: &[(String, String)],
-    image: &str,
+    (image, order): (&str, Order),
     timeout: Duration,
     mut progress: impl FnMut(&str) + Send,
 ) -> Result<ServiceOutcome, DeployError> {
@@ -340,7 +389,7 @@ pub async fn deploy_service(
     for (id, previous) in replicas {
         let short: String = id.chars().take(12).collect();
         progress(&format!("replacing {short} ({previous} → {image})"));
-        match replace(docker, id, image, timeout, &mut progress).await? {
+        match replace(docker, id, (image, order), timeout, &mut progress).await? {
             ReplicaOutcome::Replaced { new, .. } => {
                 progress(&format!(
                     "{short} replaced by {} and healthy",
@@ -357,7 +406,7 @@ pub async fn deploy_service(
                         "putting {} back on {previous}",
                         &new[..12.min(new.len())]
                     ));
-                    replace(docker, new, previous, timeout, &mut progress).await?;
+                    replace(docker, new, (previous, order), timeout, &mut progress).await?;
                 }
                 return Ok(ServiceOutcome::Reverted { reason });
             }
@@ -380,6 +429,9 @@ pub struct ServicePlan {
     /// `image: from → to`, then what the new image's defaults change (env names, command,
     /// labels) for a replica that does not set them itself.
     pub diff: Vec<String>,
+    pub order: Order,
+    /// Why that order, in words, when it was not asked for.
+    pub order_why: String,
 }
 
 /// Works out moving `service` to `image`, or (`None`, a rollback) to the image it ran before
@@ -390,8 +442,13 @@ pub async fn plan(
     host: &str,
     service: &str,
     image: Option<&str>,
+    order: Option<Order>,
 ) -> Result<ServicePlan, DeployError> {
-    let (docker, qualified, replicas) = running_replicas(host, service).await?;
+    let (docker, qualified, running, containers) = running_replicas(host, service).await?;
+    let replicas: Vec<(String, String)> = running
+        .iter()
+        .map(|c| (c.id.clone(), c.image.clone()))
+        .collect();
     let from = replicas[0].1.clone();
     let to = match image {
         Some(image) => image.to_string(),
@@ -409,6 +466,11 @@ pub async fn plan(
         .map_err(failed("inspect"))?;
     let mut diff = vec![format!("image: {from} → {to}")];
     diff.extend(changes(&docker, &first, &to).await?);
+    let memory = docker::host_info(&docker, host)
+        .await
+        .map(|h| h.memory_bytes)
+        .unwrap_or(0);
+    let (order, order_why) = choose_order(order, &running, &containers, memory)?;
     Ok(ServicePlan {
         docker,
         service: qualified,
@@ -416,14 +478,63 @@ pub async fn plan(
         from,
         to,
         diff,
+        order,
+        order_why,
     })
 }
 
-/// The service's running replicas in replica order: (container id, image reference).
+/// Start-first unless a replica publishes a host port, or the host has no room for one more
+/// replica's memory limit beside what is allocated (then stop-first, or refused when
+/// start-first was asked for); `asked` overrides.
+fn choose_order(
+    asked: Option<Order>,
+    replicas: &[Container],
+    containers: &[Container],
+    host_memory: u64,
+) -> Result<(Order, String), DeployError> {
+    let published: Vec<String> = replicas
+        .iter()
+        .flat_map(|c| c.ports.iter())
+        .filter_map(|p| p.host.as_ref().map(|h| format!("{h}→{}", p.container)))
+        .collect();
+    let allocated = Allocation::of(containers, &HashMap::new()).memory_limit_bytes;
+    let limit = replicas
+        .iter()
+        .filter_map(|c| c.limits.memory_bytes)
+        .max()
+        .unwrap_or(0);
+    let mib = |bytes: u64| bytes >> 20;
+    let no_room = (host_memory > 0 && allocated + limit > host_memory).then(|| {
+        format!(
+            "the host has no room for one more replica's {} MiB memory limit ({} of {} MiB              already allocated to limits)",
+            mib(limit),
+            mib(allocated),
+            mib(host_memory)
+        )
+    });
+    let ports = (!published.is_empty()).then(|| {
+        format!(
+            "it publishes host port {}, which two containers cannot hold at once",
+            published.join(", ")
+        )
+    });
+    match (asked, ports.or(no_room)) {
+        (Some(Order::StopFirst), _) => Ok((Order::StopFirst, "as asked".into())),
+        (Some(Order::StartFirst), Some(why)) => Err(DeployError::Refused(format!(
+            "start-first is not possible: {why}; deploy with --order stop-first (each replica is \
+             down until its successor is healthy) — nothing was touched"
+        ))),
+        (Some(Order::StartFirst), None) => Ok((Order::StartFirst, "as asked".into())),
+        (None, Some(why)) => Ok((Order::StopFirst, why)),
+        (None, None) => Ok((Order::StartFirst, "no host port to share".into())),
+    }
+}
+
+/// The service's running replicas in replica order, and every container on the host.
 async fn running_replicas(
     host: &str,
     service: &str,
-) -> Result<(Docker, String, Vec<(String, String)>), DeployError> {
+) -> Result<(Docker, String, Vec<Container>, Vec<Container>), DeployError> {
     let engine = |e: docker::DockerError| {
         DeployError::Failed(format!("{e}\n{}", docker::connection_hint(host)))
     };
@@ -435,19 +546,19 @@ async fn running_replicas(
             "`{service}` is a container outside Compose; dokk deploys Compose services"
         )));
     }
-    let list: Vec<(String, String)> = found
+    let list: Vec<Container> = found
         .containers
         .iter()
         .filter_map(|id| containers.iter().find(|c| &c.id == id))
         .filter(|c| c.is_running() && !c.name.ends_with(PARKED))
-        .map(|c| (c.id.clone(), c.image.clone()))
+        .cloned()
         .collect();
     if list.is_empty() {
         return Err(DeployError::Refused(format!(
             "{service} has no running replica"
         )));
     }
-    Ok((client, found.key.qualified(), list))
+    Ok((client, found.key.qualified(), list, containers))
 }
 
 /// The image the service ran before `current`, from dokk's journal.
@@ -556,8 +667,8 @@ pub async fn history(
     host: &str,
     service: &str,
 ) -> Result<Vec<Revision>, DeployError> {
-    let (client, qualified, list) = running_replicas(host, service).await?;
-    let live = list[0].1.clone();
+    let (client, qualified, list, _) = running_replicas(host, service).await?;
+    let live = list[0].image.clone();
     let mut seen = vec![live.clone()];
     let mut rows = vec![(live.clone(), true, None::<String>, None::<String>)];
     for entry in journal(context, &qualified).iter().rev() {

@@ -16,7 +16,9 @@ use std::time::{Duration, SystemTime};
 
 use bollard::Docker;
 use bollard::models::{ContainerInspectResponse, HealthStatusEnum};
-use bollard::query_parameters::{RemoveContainerOptionsBuilder, RenameContainerOptionsBuilder};
+use bollard::query_parameters::{
+    RemoveContainerOptionsBuilder, RenameContainerOptionsBuilder, StopContainerOptionsBuilder,
+};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -52,6 +54,9 @@ pub struct Intent {
     pub pid: u32,
     pub started: DateTime<Utc>,
     pub replicas: Vec<Replica>,
+    /// How the replicas make way: a put-back goes the same way.
+    #[serde(default)]
+    pub order: compose::Order,
     /// The latest step, as the progress said it.
     pub step: String,
 }
@@ -112,7 +117,7 @@ impl IntentFile {
         context: &str,
         service: &str,
         action: &str,
-        (from, to): (&str, &str),
+        (from, to, order): (&str, &str, compose::Order),
         replicas: &[(String, String)],
     ) -> Result<IntentFile, DeployError> {
         let dir = folder().ok_or_else(|| {
@@ -159,6 +164,7 @@ impl IntentFile {
                 pid: std::process::id(),
                 started: Utc::now(),
                 replicas: list,
+                order,
                 step: "about to begin".into(),
             },
             last_step: SystemTime::now(),
@@ -459,6 +465,13 @@ async fn repair(
         if finished {
             for s in &seen {
                 if let Some(parked) = &s.parked {
+                    // Start-first: the parked one may still be serving; it stops as gently
+                    // as the rollout would have stopped it.
+                    if running(parked) {
+                        progress(format!("  stopping the parked {}{PARKED}", s.replica.name));
+                        let stop = StopContainerOptionsBuilder::new().t(10).build();
+                        let _ = docker.stop_container(id_of(parked), Some(stop)).await;
+                    }
                     progress(format!("  removing the parked {}{PARKED}", s.replica.name));
                     remove(docker, id_of(parked)).await?;
                 }
@@ -468,7 +481,8 @@ async fn repair(
     }
     // Back: first every parked container under its name again, then every replica that
     // had moved is replaced by a copy on the image it ran.
-    if intent.step.starts_with("stopping") {
+    // Stop-first cut at "stopping …", start-first at "… is healthy; stopping …".
+    if intent.step.contains("stopping") {
         stops_landed(docker, &intent.replicas, interrupted_at).await;
     }
     file.step("putting the replicas back");
@@ -521,7 +535,7 @@ async fn repair(
         match compose::replace(
             docker,
             id_of(current),
-            &s.replica.image,
+            (&s.replica.image, intent.order),
             FINISH_WAIT * 2,
             &mut say,
         )

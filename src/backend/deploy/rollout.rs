@@ -8,7 +8,7 @@ use std::time::Duration;
 use bollard::Docker;
 use serde::Serialize;
 
-use super::compose::{self, ServiceOutcome};
+use super::compose::{self, Order, ServiceOutcome};
 use super::ecs::{self as ecs_deploy, DeployPlan, Outcome};
 use super::intent::IntentFile;
 use super::swarm::{self as swarm_deploy, Ended, SwarmChange, SwarmPlan};
@@ -28,9 +28,15 @@ pub enum Request {
         service: String,
         image: String,
         container: Option<String>,
+        /// Compose: how each replica makes way (`None`: start-first where it can be).
+        order: Option<Order>,
     },
     /// Back to `to` (`7`, `family:7` or an image), else to what ran before the latest change.
-    Rollback { service: String, to: Option<String> },
+    Rollback {
+        service: String,
+        to: Option<String>,
+        order: Option<Order>,
+    },
     /// Swarm: run `replicas` tasks of a replicated service.
     Scale { service: String, replicas: u64 },
     /// Swarm: a node's availability (`active`, `pause` or `drain`).
@@ -71,6 +77,14 @@ impl Request {
         }
     }
 
+    /// The replacement order it asks for (Compose).
+    fn order(&self) -> Option<Order> {
+        match self {
+            Request::Deploy { order, .. } | Request::Rollback { order, .. } => *order,
+            _ => None,
+        }
+    }
+
     /// The image it asks for, if it is a deploy or a rollback to a named revision.
     fn image(&self) -> Option<&str> {
         match self {
@@ -99,6 +113,7 @@ enum Steps {
     Compose {
         docker: Docker,
         replicas: Vec<(String, String)>,
+        order: Order,
     },
     Ecs {
         aws: Aws,
@@ -223,21 +238,52 @@ pub async fn plan(context: &Context, request: &Request) -> Result<Plan, DeployEr
             context.target.kind().label()
         )));
     }
+    if let (Some(order), false) = (request.order(), matches!(context.target, Target::Docker(_))) {
+        return Err(DeployError::Refused(format!(
+            "--order {} is for Compose deploys; on {} the service's own deployment \
+                     configuration orders the replacement",
+            order.label(),
+            context.target.kind().label()
+        )));
+    }
     match &context.target {
         Target::Docker(docker) => {
             let image = request.image();
-            let planned =
-                compose::plan(&context.name, &docker.host, request.service(), image).await?;
+            let planned = compose::plan(
+                &context.name,
+                &docker.host,
+                request.service(),
+                image,
+                request.order(),
+            )
+            .await?;
+            // The order as decided, so that a confirmed dialog applies what it showed.
+            let order = Some(planned.order);
             let exact = match request {
                 Request::Deploy { .. } => Request::Deploy {
                     service: planned.service.clone(),
                     image: planned.to.clone(),
                     container: None,
+                    order,
                 },
                 _ => Request::Rollback {
                     service: planned.service.clone(),
                     to: Some(planned.to.clone()),
+                    order,
                 },
+            };
+            let how = match planned.order {
+                Order::StartFirst => format!(
+                    "one replica at a time, start-first ({}): each successor starts beside its \
+                     replica, which stops once the successor is healthy; a failed one is removed \
+                     and the replica keeps serving",
+                    planned.order_why
+                ),
+                Order::StopFirst => format!(
+                    "one replica at a time, stop-first ({}): each replica is down from its stop \
+                     until its successor is healthy; a failed one is put back",
+                    planned.order_why
+                ),
             };
             Ok(Plan {
                 exact,
@@ -246,11 +292,11 @@ pub async fn plan(context: &Context, request: &Request) -> Result<Plan, DeployEr
                 from: planned.from,
                 to: planned.to,
                 diff: planned.diff,
-                how: "one replica at a time, each gated on its health; a failed one is put back"
-                    .into(),
+                how,
                 steps: Steps::Compose {
                     docker: planned.docker,
                     replicas: planned.replicas,
+                    order: planned.order,
                 },
             })
         }
@@ -284,6 +330,7 @@ pub async fn plan(context: &Context, request: &Request) -> Result<Plan, DeployEr
                 _ => Request::Rollback {
                     service: service.to_string(),
                     to: Some(to.id.clone()),
+                    order: None,
                 },
             };
             Ok(Plan {
@@ -316,10 +363,12 @@ async fn plan_swarm(manager: &str, request: &Request) -> Result<Plan, DeployErro
                     service: planned.name.clone(),
                     image: planned.to.clone(),
                     container: None,
+                    order: None,
                 },
                 _ => Request::Rollback {
                     service: planned.name.clone(),
                     to: image.map(str::to_string),
+                    order: None,
                 },
             };
             let how = match image {
@@ -381,25 +430,32 @@ pub async fn apply(
         mut to,
         diff,
         steps,
+        how,
         ..
     } = plan;
     // Past the mutation, a failure to follow it still leaves a record of what was sent.
     let followed = match steps {
-        Steps::Compose { docker, replicas } => {
+        Steps::Compose {
+            docker,
+            replicas,
+            order,
+        } => {
+            progress(how);
             let mut journal = IntentFile::begin(
                 &docker,
                 &context.name,
                 &service,
                 action,
-                (&from, &to),
+                (&from, &to, order),
                 &replicas,
             )
             .await?;
-            let outcome = compose::deploy_service(&docker, &replicas, &to, REPLICA_TIMEOUT, |l| {
-                journal.step(l);
-                progress(l.to_string())
-            })
-            .await;
+            let outcome =
+                compose::deploy_service(&docker, &replicas, (&to, order), REPLICA_TIMEOUT, |l| {
+                    journal.step(l);
+                    progress(l.to_string())
+                })
+                .await;
             match outcome {
                 Ok(outcome) => {
                     journal.finish();
