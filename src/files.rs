@@ -24,6 +24,17 @@ pub fn append_private(path: &Path) -> std::io::Result<File> {
         .open(path)
 }
 
+/// Writes `bytes` to a new file `path`, created 0600 (a saved log may hold anything the
+/// service printed); an existing file is not overwritten.
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut file = OpenOptions::new()
+        .create_new(true)
+        .write(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(bytes)
+}
+
 /// Replaces `path` with `bytes` so that after a crash it holds either the old or the new
 /// content, never a part: a private temporary file beside it, fsynced, renamed over it, and
 /// the folder fsynced so the rename itself survives a power cut.

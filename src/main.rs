@@ -294,16 +294,24 @@ fn raise_open_file_limit() {
 }
 
 /// Logs go to a file, never to the screen: `DOKK_LOG` sets the level (default `info`).
+/// Below info only dokk's own events are written: the engine and AWS clients log whole
+/// request and response bodies at debug and trace, environment values and session tokens
+/// with them.
 fn init_logging() -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    use tracing_subscriber::prelude::*;
     let path = dokk::tui::log_path()?;
     let file = dokk::files::append_private(&path).ok()?;
     let (writer, guard) = tracing_appender::non_blocking(file);
     let filter = tracing_subscriber::EnvFilter::try_from_env("DOKK_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+    let no_wire_dumps = tracing_subscriber::filter::filter_fn(|meta| {
+        *meta.level() <= tracing::Level::INFO || meta.target().starts_with("dokk")
+    });
+    let layer = tracing_subscriber::fmt::layer()
         .with_writer(writer)
         .with_ansi(false)
-        .with_env_filter(filter)
-        .init();
+        .with_filter(filter)
+        .with_filter(no_wire_dumps);
+    tracing_subscriber::registry().with(layer).init();
     Some(guard)
 }

@@ -440,16 +440,15 @@ fn save_logs(title: &str, text: &str) -> io::Result<PathBuf> {
         chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
     );
     let first = std::env::current_dir().map(|d| d.join(&name));
-    match first.and_then(|path| std::fs::write(&path, text).map(|_| path)) {
+    let write = |path: PathBuf| crate::files::write_private(&path, text.as_bytes()).map(|_| path);
+    match first.and_then(write) {
         Ok(path) => Ok(path),
         Err(_) => {
             let dir = crate::config::project_dirs()
                 .map(|d| d.data_dir().join("logs"))
                 .ok_or_else(|| io::Error::other("no data directory"))?;
-            std::fs::create_dir_all(&dir)?;
-            let path = dir.join(&name);
-            std::fs::write(&path, text)?;
-            Ok(path)
+            crate::files::private_dir(&dir)?;
+            write(dir.join(&name))
         }
     }
 }
